@@ -1,0 +1,143 @@
+"""Python API: ``plan()`` and ``run()``, thin wrappers over plan -> materialise.
+
+Each call builds its own state: calls in one process never see each other's results (unlike
+PyTorch's ``hipify()``, whose module-level result dict leaks between calls).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+
+from . import torch_adapter
+from .manifest import Manifest
+from .materialise import locked_output_root, write_plan
+from .options import DEFAULT_EXTENSIONS, Options
+from .plan import Plan, make_plan
+from .translate import LaunchSyntax
+
+__all__ = ["plan", "run", "plan_with_options", "run_with_options", "RunResult"]
+
+StrPath = str | PathLike[str]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run did."""
+
+    plan: Plan
+    outputs: tuple[Path, ...]
+    """One output per input, in input order (what a build compiles)."""
+    written: tuple[Path, ...]
+    unchanged: tuple[Path, ...]
+    removed: tuple[Path, ...]
+
+    @property
+    def all_outputs(self) -> list[Path]:
+        return self.plan.all_outputs()
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.plan.warnings
+
+    @property
+    def stale(self) -> tuple[str, ...]:
+        return self.plan.stale
+
+
+def _options(
+    project_dir: StrPath,
+    output_dir: StrPath,
+    sources: Iterable[StrPath],
+    include_dirs: Iterable[StrPath],
+    include: Iterable[str],
+    exclude: Iterable[str],
+    extensions: Iterable[str],
+    launch_syntax: LaunchSyntax,
+    jobs: int | None,
+    prune: bool,
+) -> Options:
+    return Options(
+        project_dir=Path(project_dir),
+        output_dir=Path(output_dir),
+        sources=tuple(Path(s) for s in sources),
+        include_dirs=tuple(Path(d) for d in include_dirs),
+        include=tuple(include),
+        exclude=tuple(exclude),
+        extensions=tuple(extensions),
+        launch_syntax=launch_syntax,
+        jobs=jobs,
+        prune=prune,
+    )
+
+
+def plan_with_options(options: Options) -> Plan:
+    """The plan for ``options``; reads only (the output root's manifest makes it incremental)."""
+    o = options.resolved()
+    return make_plan(
+        o,
+        tables_fingerprint=torch_adapter.tables_fingerprint(),
+        make_translator=functools.partial(torch_adapter.make_translator, o.launch_syntax),
+        manifest=Manifest.load(o.output_dir),
+    )
+
+
+def run_with_options(options: Options) -> RunResult:
+    """Plan and write, holding the output root's lock throughout so parallel runs cannot interleave."""
+    o = options.resolved()
+    with locked_output_root(o.output_dir):
+        manifest = Manifest.load(o.output_dir)
+        the_plan = make_plan(
+            o,
+            tables_fingerprint=torch_adapter.tables_fingerprint(),
+            make_translator=functools.partial(torch_adapter.make_translator, o.launch_syntax),
+            manifest=manifest,
+        )
+        result = write_plan(the_plan, manifest, prune=o.prune)
+    return RunResult(
+        plan=the_plan,
+        outputs=tuple(the_plan.input_outputs()),
+        written=result.written,
+        unchanged=result.unchanged,
+        removed=result.removed,
+    )
+
+
+def plan(
+    project_dir: StrPath,
+    output_dir: StrPath,
+    sources: Iterable[StrPath] = (),
+    *,
+    include_dirs: Iterable[StrPath] = (),
+    include: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+    extensions: Iterable[str] = DEFAULT_EXTENSIONS,
+    launch_syntax: LaunchSyntax = "ggl",
+    jobs: int | None = None,
+) -> Plan:
+    """Compute what :func:`run` would write, writing nothing."""
+    return plan_with_options(
+        _options(project_dir, output_dir, sources, include_dirs, include, exclude, extensions, launch_syntax, jobs, False)
+    )
+
+
+def run(
+    project_dir: StrPath,
+    output_dir: StrPath,
+    sources: Iterable[StrPath] = (),
+    *,
+    include_dirs: Iterable[StrPath] = (),
+    include: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+    extensions: Iterable[str] = DEFAULT_EXTENSIONS,
+    launch_syntax: LaunchSyntax = "ggl",
+    jobs: int | None = None,
+    prune: bool = False,
+) -> RunResult:
+    """Translate ``sources`` (or every matching file) from ``project_dir`` into ``output_dir``."""
+    return run_with_options(
+        _options(project_dir, output_dir, sources, include_dirs, include, exclude, extensions, launch_syntax, jobs, prune)
+    )

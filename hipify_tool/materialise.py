@@ -1,0 +1,212 @@
+"""Materialise stage: carry out a plan on disk, and nothing else.
+
+Every planned output is written (an unchanged file as a copy, never skipped), atomically (temporary
+file + rename in the same directory), only when its bytes differ (unchanged outputs keep their mtime,
+so nothing recompiles), under an advisory lock on the output root, never outside it. Sources are
+only ever opened for reading, by the plan.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import fcntl
+import json
+import os
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from .errors import EnvironmentProblem
+from .manifest import STATE_DIR, Manifest, manifest_path
+from .plan import Plan
+
+__all__ = [
+    "ListFormat",
+    "LIST_FORMATS",
+    "WriteResult",
+    "locked_output_root",
+    "write_plan",
+    "write_if_changed",
+    "write_depfile",
+    "format_list",
+    "write_list",
+]
+
+ListFormat = Literal["lines", "cmake", "json"]
+LIST_FORMATS: tuple[ListFormat, ...] = ("lines", "cmake", "json")
+LOCK_TIMEOUT_S = 600.0
+
+
+@contextmanager
+def locked_output_root(output_dir: Path, timeout_s: float = LOCK_TIMEOUT_S) -> Iterator[None]:
+    """Exclusive advisory lock on the output root: parallel runs into one root take turns."""
+    state = output_dir / STATE_DIR
+    try:
+        state.mkdir(parents=True, exist_ok=True)
+        fd = os.open(state / "lock", os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as exc:
+        raise EnvironmentProblem(f"{output_dir}: cannot create the output root ({exc.strerror})") from None
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise EnvironmentProblem(f"{output_dir}: cannot lock ({exc.strerror})") from None
+                if time.monotonic() > deadline:
+                    raise EnvironmentProblem(
+                        f"{output_dir}: still locked by another hipify-tool run after {timeout_s:.0f} s"
+                    ) from None
+                time.sleep(0.02)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _atomic_write(target: Path, data: bytes) -> None:
+    tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise EnvironmentProblem(f"{target}: cannot write ({exc.strerror})") from None
+
+
+def write_if_changed(target: Path, data: bytes) -> bool:
+    """Atomically replace ``target`` unless it already holds ``data``; True when written."""
+    try:
+        if target.stat().st_size == len(data) and target.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    _atomic_write(target, data)
+    return True
+
+
+class _Root:
+    """Guards every write: the path must stay under the output root, symlinks included."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.real = os.path.realpath(root)
+        self._checked: set[Path] = set()
+
+    def inside(self, path: str) -> bool:
+        return path == self.real or path.startswith(self.real + os.sep)
+
+    def prepare_dir(self, directory: Path) -> None:
+        if directory in self._checked:
+            return
+        existing = directory
+        while not existing.exists():
+            existing = existing.parent
+        if not self.inside(os.path.realpath(existing)):
+            raise EnvironmentProblem(f"{directory}: resolves outside the output root {self.root}; refusing to write")
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise EnvironmentProblem(f"{directory}: cannot create directory ({exc.strerror})") from None
+        if not self.inside(os.path.realpath(directory)):
+            raise EnvironmentProblem(f"{directory}: resolves outside the output root {self.root}; refusing to write")
+        self._checked.add(directory)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    written: tuple[Path, ...]
+    """Outputs whose bytes changed (or were created) in this run."""
+    unchanged: tuple[Path, ...]
+    """Outputs already holding the right bytes (their mtime is untouched)."""
+    removed: tuple[Path, ...]
+    """Stale outputs removed by ``prune``."""
+
+
+def write_plan(plan: Plan, manifest: Manifest, *, prune: bool) -> WriteResult:
+    """Write every planned output and record it; call inside :func:`locked_output_root`."""
+    root = _Root(plan.options.output_dir)
+    written: list[Path] = []
+    unchanged: list[Path] = []
+    entries = dict(manifest.entries)
+    for f in sorted(plan.files.values(), key=lambda f: f.output):
+        target = plan.output_path(f.output)
+        entry = f.entry
+        if f.data is None:
+            unchanged.append(target)
+        else:
+            root.prepare_dir(target.parent)
+            (written if write_if_changed(target, f.data) else unchanged).append(target)
+            st = target.stat()
+            entry = dataclasses.replace(entry, output_size=st.st_size, output_mtime_ns=st.st_mtime_ns)
+        entries[str(plan.source_path(f.source))] = entry
+    removed: list[Path] = []
+    if prune and plan.stale:
+        stale = set(plan.stale)
+        for path, entry in list(entries.items()):
+            if entry.output in stale:
+                del entries[path]
+        for rel in plan.stale:
+            target = plan.output_path(rel)
+            if root.inside(os.path.realpath(target)):
+                try:
+                    target.unlink()
+                    removed.append(target)
+                except FileNotFoundError:
+                    pass
+                except OSError as exc:
+                    raise EnvironmentProblem(f"{target}: cannot remove ({exc.strerror})") from None
+    updated = Manifest(entries)
+    if updated.entries != manifest.entries:
+        path = manifest_path(plan.options.output_dir)
+        root.prepare_dir(path.parent)
+        _atomic_write(path, updated.to_json().encode())
+    return WriteResult(tuple(written), tuple(unchanged), tuple(removed))
+
+
+def _escape_make(path: str) -> str:
+    return path.replace("$", "$$").replace("#", "\\#").replace(" ", "\\ ")
+
+
+def write_depfile(depfile: Path, targets: Sequence[Path], dependencies: Sequence[Path]) -> None:
+    """Make-syntax depfile, as CMake's ``DEPFILE`` and Ninja's ``deps = gcc`` read it."""
+    head = " ".join(_escape_make(str(t)) for t in targets)
+    deps = " \\\n  ".join(_escape_make(str(d)) for d in dependencies)
+    _write_aux(depfile, f"{head}: \\\n  {deps}\n")
+
+
+def format_list(paths: Sequence[Path], fmt: ListFormat) -> str:
+    """Output lists: one path a line, a CMake list, or a JSON array."""
+    items = [str(p) for p in paths]
+    if fmt == "json":
+        return json.dumps(items, indent=1) + "\n"
+    if fmt == "cmake":
+        return ";".join(item.replace(";", "\\;") for item in items) + "\n"
+    return "".join(f"{item}\n" for item in items)
+
+
+def _write_aux(path: Path, text: str) -> None:
+    """Lists and depfiles live wherever the build asks; written atomically, only when they change."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EnvironmentProblem(f"{path.parent}: cannot create directory ({exc.strerror})") from None
+    write_if_changed(path, text.encode())
+
+
+def write_list(path: Path, paths: Sequence[Path], fmt: ListFormat) -> None:
+    _write_aux(path, format_list(paths, fmt))

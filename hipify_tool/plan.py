@@ -1,0 +1,489 @@
+"""Plan stage: paths -> the complete output map and include graph, with every output's bytes.
+
+Pure: it reads the project, the output root and its manifest, and writes nothing. Whether a header
+keeps its name depends on whether its translated text differs from its source (PyTorch's rule), so
+the plan translates in memory; :mod:`hipify_tool.materialise` only writes what the plan decided.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+from . import __version__
+from .errors import FileProblem, PlanConflict, TranslationError, UsageError
+from .graph import strongly_connected_components
+from .manifest import STATE_DIR, Entry, Manifest
+from .options import Options
+from .translate import (
+    Decoded,
+    IncludeSite,
+    TranslationFailure,
+    Translator,
+    add_breadcrumb,
+    decode,
+    encode,
+    find_includes,
+    is_pytorch_renamed_include,
+    relative_include,
+    rewrite_includes,
+)
+
+__all__ = ["Plan", "PlannedFile", "make_plan", "hip_path", "options_key"]
+
+
+def hip_path(rel: str) -> str:
+    """PyTorch's extension-mode output name (``get_hip_file_path(rel, is_pytorch_extension=True)``)."""
+    dirpath, filename = posixpath.split(rel)
+    root, ext = posixpath.splitext(filename)
+    if ext == ".cu":
+        ext = ".hip"
+    new_dir = dirpath.replace("cuda", "hip").replace("CUDA", "HIP").replace("THC", "THH")
+    new_root = root.replace("cuda", "hip").replace("CUDA", "HIP")
+    if new_dir != "caffe2/core":
+        new_root = new_root.replace("THC", "THH")
+    if new_dir == dirpath and new_root + ext == filename:
+        new_root += "_hip"
+    return posixpath.join(new_dir, new_root + ext)
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """One input and the output the run writes for it."""
+
+    source: str
+    """Relative to the project dir, POSIX separators."""
+    output: str
+    """Relative to the output root, POSIX separators."""
+    translated: bool
+    """False for files reached by ``#include`` whose extension is not translated: copied as they are."""
+    changed: bool
+    """The translation changed the text (an unchanged header keeps its name, as with PyTorch)."""
+    includes: tuple[str, ...]
+    """Planned files this file includes (sources), in the order written."""
+    digest: str
+    data: bytes | None
+    """Bytes to write; ``None`` when the manifest shows the output on disk is already right."""
+    entry: Entry
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a run will do, decided before anything is written."""
+
+    options: Options
+    inputs: tuple[str, ...]
+    """The given or selected inputs, in order (what ``run`` lists)."""
+    files: dict[str, PlannedFile]
+    """Every planned file, inputs and the headers they reach, by source path."""
+    warnings: tuple[str, ...]
+    stale: tuple[str, ...]
+    """Outputs recorded in the manifest whose source no longer exists."""
+    key: str
+    translated_count: int
+    """How many files went through translation in this plan (0 on a no-op rerun)."""
+
+    def output_path(self, rel_output: str) -> Path:
+        return self.options.output_dir / rel_output
+
+    def source_path(self, rel_source: str) -> Path:
+        return self.options.project_dir / rel_source
+
+    def input_outputs(self) -> list[Path]:
+        """One output per input, in input order: what a build compiles."""
+        return [self.output_path(self.files[rel].output) for rel in self.inputs]
+
+    def all_outputs(self) -> list[Path]:
+        """Every file the run writes, sorted: what a build system declares as OUTPUT."""
+        return sorted(self.output_path(f.output) for f in self.files.values())
+
+    def dependencies(self) -> list[Path]:
+        """Every file the plan read: what the outputs depend on."""
+        return sorted(self.source_path(f.source) for f in self.files.values())
+
+
+def options_key(options: Options, tables_fingerprint: str) -> str:
+    """Fingerprint of everything besides the input bytes that changes outputs."""
+    parts = [
+        __version__,
+        tables_fingerprint,
+        options.launch_syntax,
+        ",".join(options.extensions),
+        str(options.project_dir),
+        *(str(d) for d in options.include_dirs),
+    ]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _is_within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+@dataclass
+class _Work:
+    """Mutable per-file state while planning (never escapes this module)."""
+
+    rel: str
+    data: bytes
+    digest: str
+    translated: bool
+    reused: Entry | None = None
+    decoded: Decoded | None = None
+    step1: str | None = None
+    sites: list[IncludeSite] = field(default_factory=list)
+    targets: list[tuple[str | None, str]] = field(default_factory=list)
+    """Per site: (planned file it resolves to or None, directory it was found in)."""
+
+
+def _translate_chunk(translator: Translator, items: list[tuple[str, str]]) -> list[str | TranslationFailure]:
+    results: list[str | TranslationFailure] = []
+    for rel, text in items:
+        try:
+            results.append(translator.translate(text, rel))
+        except TranslationFailure as failure:
+            results.append(failure)
+    return results
+
+
+class _Planner:
+    """Holds one planning pass's inputs; a fresh instance per plan keeps calls independent."""
+
+    def __init__(
+        self,
+        options: Options,
+        manifest: Manifest,
+        tables_fingerprint: str,
+        make_translator: Callable[[], Translator],
+    ) -> None:
+        self.o = options
+        self.manifest = manifest
+        self.key = options_key(options, tables_fingerprint)
+        self._make_translator = make_translator
+        self._translator: Translator | None = None
+        self.project = str(options.project_dir)
+        self.include_dirs = [os.path.relpath(d, self.project).replace(os.sep, "/") for d in options.include_dirs]
+        self.include_dirs = ["" if d == "." else d for d in self.include_dirs]
+        self.work: dict[str, _Work] = {}
+        self.warnings: list[str] = []
+        self.problems: list[FileProblem] = []
+        self.translation_problems: list[FileProblem] = []
+        self._isfile: dict[str, bool] = {}
+        self.translated_count = 0
+
+    # -- inputs ---------------------------------------------------------------------------------
+
+    def translator(self) -> Translator:
+        if self._translator is None:
+            self._translator = self._make_translator()
+        return self._translator
+
+    def _rel(self, path: Path) -> str:
+        return os.path.relpath(path, self.project).replace(os.sep, "/")
+
+    def is_translated(self, rel: str) -> bool:
+        return rel.endswith(tuple(self.o.extensions))
+
+    def discover(self) -> list[str]:
+        """The inputs: explicit sources in order, then pattern (or default) selections, sorted."""
+        inputs: list[str] = []
+        seen: set[str] = set()
+        output = str(self.o.output_dir)
+        for src in self.o.sources:
+            s = str(src)
+            if not _is_within(s, self.project):
+                self.problems.append(FileProblem(s, f"is outside the project dir {self.project}"))
+                continue
+            if _is_within(s, output):
+                self.problems.append(FileProblem(s, f"is inside the output dir {output}"))
+                continue
+            if not src.is_file():
+                raise UsageError(f"{s}: no such file")
+            rel = self._rel(src)
+            if rel not in seen:
+                seen.add(rel)
+                inputs.append(rel)
+        if self.o.sources and not (self.o.include or self.o.exclude):
+            return inputs
+        for rel in self._walk():
+            if rel not in seen:
+                seen.add(rel)
+                inputs.append(rel)
+        return inputs
+
+    def _walk(self) -> list[str]:
+        include = _pathspec(self.o.include) if self.o.include else None
+        exclude = _pathspec(self.o.exclude) if self.o.exclude else None
+        extensions = tuple(self.o.extensions)
+        output = str(self.o.output_dir)
+        found: list[str] = []
+        for dirpath, dirnames, filenames in os.walk(self.project):
+            dirnames[:] = sorted(
+                d
+                for d in dirnames
+                if not d.startswith(".")
+                and not _is_within(os.path.join(dirpath, d), output)
+                and not os.path.exists(os.path.join(dirpath, d, "CMakeCache.txt"))
+            )
+            reldir = os.path.relpath(dirpath, self.project).replace(os.sep, "/")
+            for name in filenames:
+                if not name.endswith(extensions):
+                    continue
+                rel = name if reldir == "." else f"{reldir}/{name}"
+                if include is not None and not include.match_file(rel):
+                    continue
+                if exclude is not None and exclude.match_file(rel):
+                    continue
+                found.append(rel)
+        return sorted(found)
+
+    # -- reading and translating ----------------------------------------------------------------
+
+    def _read(self, rels: Iterable[str], translated: Callable[[str], bool]) -> list[_Work]:
+        batch = []
+        for rel in rels:
+            try:
+                data = (self.o.project_dir / rel).read_bytes()
+            except OSError as exc:
+                raise UsageError(f"{self.o.project_dir / rel}: cannot read ({exc.strerror})") from None
+            digest = _digest(data)
+            entry = self.manifest.entries.get(str(self.o.project_dir / rel))
+            reuse = entry if entry is not None and entry.key == self.key and entry.digest == digest else None
+            w = _Work(rel, data, digest, translated(rel), reused=reuse)
+            self.work[rel] = w
+            batch.append(w)
+        return batch
+
+    def _step1(self, batch: Sequence[_Work]) -> None:
+        """Translation step 1 for files not reusable from the manifest, in parallel when it pays."""
+        todo = [w for w in batch if w.translated and w.step1 is None and w.reused is None]
+        if not todo:
+            return
+        for w in todo:
+            w.decoded = decode(w.data)
+        items = [(w.rel, w.decoded.text) for w in todo if w.decoded is not None]
+        translator = self.translator()
+        jobs = min(self.o.effective_jobs(), len(items))
+        total = sum(len(t) for _, t in items)
+        if jobs > 1 and total > 1_000_000:
+            chunks = [items[i::jobs * 4] for i in range(jobs * 4)]
+            with ProcessPoolExecutor(jobs, mp_context=get_context("fork")) as pool:
+                chunk_results = list(pool.map(_translate_chunk, [translator] * len(chunks), chunks))
+            by_rel: dict[str, str | TranslationFailure] = {}
+            for chunk, results in zip(chunks, chunk_results):
+                for (rel, _), result in zip(chunk, results):
+                    by_rel[rel] = result
+            results_in_order = [by_rel[rel] for rel, _ in items]
+        else:
+            results_in_order = _translate_chunk(translator, items)
+        for w, result in zip(todo, results_in_order):
+            if isinstance(result, TranslationFailure):
+                self.translation_problems.append(result.problem)
+                w.step1 = ""
+            else:
+                w.step1 = result
+        self.translated_count += len(todo)
+
+    def _sites(self, w: _Work) -> list[IncludeSite]:
+        if w.reused is not None and w.step1 is None:
+            return [IncludeSite(kind, path) for kind, path in w.reused.sites]  # type: ignore[arg-type]
+        if w.translated:
+            assert w.step1 is not None
+            return list(find_includes(w.step1))
+        return list(find_includes(decode(w.data).text))
+
+    # -- include resolution ---------------------------------------------------------------------
+
+    def _exists(self, path: str) -> bool:
+        known = self._isfile.get(path)
+        if known is None:
+            known = self._isfile[path] = os.path.isfile(path)
+        return known
+
+    def _resolve(self, includer: str, site: IncludeSite) -> tuple[str | None, str]:
+        """Compiler order: the includer's dir (quoted forms), then include dirs; first match wins."""
+        if is_pytorch_renamed_include(site.path):
+            return None, ""
+        dirs = self.include_dirs if site.kind == "angle" else [posixpath.dirname(includer), *self.include_dirs]
+        first: tuple[str | None, str] | None = None
+        first_path = ""
+        for d in dirs:
+            candidate = os.path.normpath(os.path.join(self.project, d, site.path))
+            if not self._exists(candidate):
+                continue
+            if first is None:
+                first_path = candidate
+                inside = _is_within(candidate, self.project) and not _is_within(candidate, str(self.o.output_dir))
+                first = (self._rel(Path(candidate)) if inside else None, d)
+            elif candidate != first_path:
+                self.warnings.append(
+                    f"{includer}: include {site.path!r} is ambiguous: using {first_path}, also found {candidate}"
+                )
+                break
+        return first if first is not None else (None, "")
+
+    def collect(self, inputs: list[str]) -> None:
+        """Read inputs, translate them, follow their includes until no new file is reached."""
+        frontier = self._read(inputs, lambda rel: True)
+        while frontier:
+            self._step1(frontier)
+            reached: list[str] = []
+            for w in frontier:
+                w.sites = self._sites(w)
+                w.targets = [self._resolve(w.rel, s) for s in w.sites]
+                for target, _ in w.targets:
+                    if target is not None and target not in self.work and target not in reached:
+                        reached.append(target)
+            frontier = self._read(reached, self.is_translated)
+
+    # -- naming and final text ------------------------------------------------------------------
+
+    def finish(self, inputs: list[str]) -> Plan:
+        graph = {rel: [t for t, _ in w.targets if t is not None] for rel, w in self.work.items()}
+        outputs: dict[str, str] = {}
+        planned: dict[str, PlannedFile] = {}
+        for component in strongly_connected_components(graph):
+            cyclic = len(component) > 1 or component[0] in graph[component[0]]
+            if cyclic:  # PyTorch names a header that is still being processed by its HIP name
+                for rel in component:
+                    if self.work[rel].translated:
+                        outputs[rel] = hip_path(rel)
+            for rel in component:
+                planned[rel] = self._finish_file(self.work[rel], outputs, forced=cyclic)
+                outputs[rel] = planned[rel].output
+        if self.translation_problems:
+            raise TranslationError(sorted(self.translation_problems, key=lambda p: p.path))
+        self._check_conflicts(planned)
+        live = {str(self.o.project_dir / rel) for rel in planned}
+        stale = sorted(
+            e.output
+            for path, e in self.manifest.entries.items()
+            if path not in live and not os.path.exists(path) and e.output not in {p.output for p in planned.values()}
+        )
+        return Plan(
+            options=self.o,
+            inputs=tuple(inputs),
+            files=planned,
+            warnings=tuple(dict.fromkeys(self.warnings)),
+            stale=tuple(stale),
+            key=self.key,
+            translated_count=self.translated_count,
+        )
+
+    def _finish_file(self, w: _Work, outputs: dict[str, str], *, forced: bool) -> PlannedFile:
+        includes = tuple(t for t, _ in w.targets if t is not None)
+        if not w.translated:
+            entry = Entry(self.key, w.digest, w.rel, False, False, [], [], len(w.data), 0)
+            return PlannedFile(w.rel, w.rel, False, False, includes, w.digest, w.data, entry)
+
+        def replacement(site: IncludeSite, target: str | None, found_in: str) -> str | None:
+            if is_pytorch_renamed_include(site.path):
+                return hip_path(site.path)
+            if target is None:
+                return None
+            return relative_include(outputs[target], found_in)
+
+        rewrites = [replacement(s, t, d) for s, (t, d) in zip(w.sites, w.targets)]
+        reused = w.reused
+        if reused is not None and reused.rewrites == rewrites and self._output_intact(reused):
+            return PlannedFile(w.rel, reused.output, True, reused.changed, includes, w.digest, None, reused)
+        if w.step1 is None:  # reusable step 1 but the include rewrites changed: translate again
+            w.reused = None
+            self._step1([w])
+        assert w.step1 is not None and w.decoded is not None
+        by_site = dict(zip(w.sites, rewrites))
+        final = rewrite_includes(w.step1, lambda site: by_site.get(site))
+        changed = final != w.decoded.text
+        if forced:
+            output = hip_path(w.rel)
+        elif changed or w.rel.endswith(".cu"):
+            output = hip_path(w.rel)
+        else:
+            candidate = hip_path(w.rel)
+            output = candidate if posixpath.dirname(candidate) != posixpath.dirname(w.rel) else w.rel
+        if output != w.rel:
+            final = add_breadcrumb(final, w.rel)
+        data = encode(final, w.decoded)
+        sites = [[s.kind, s.path] for s in w.sites]
+        entry = Entry(self.key, w.digest, output, True, changed, sites, rewrites, len(data), 0)
+        return PlannedFile(w.rel, output, True, changed, includes, w.digest, data, entry)
+
+    def _output_intact(self, entry: Entry) -> bool:
+        try:
+            st = os.stat(self.o.output_dir / entry.output)
+        except OSError:
+            return False
+        return st.st_size == entry.output_size and st.st_mtime_ns == entry.output_mtime_ns
+
+    def _check_conflicts(self, planned: dict[str, PlannedFile]) -> None:
+        problems = list(self.problems)
+        by_output: dict[str, list[str]] = {}
+        for f in planned.values():
+            by_output.setdefault(f.output, []).append(f.source)
+        for output, sources in sorted(by_output.items()):
+            if len(sources) > 1:
+                names = " and ".join(sorted(sources))
+                problems.append(FileProblem(output, f"{names} would all be written to this output"))
+        ours = self.manifest.outputs()
+        for f in sorted(planned.values(), key=lambda f: f.output):
+            if f.output != f.source and (self.o.project_dir / f.output).is_file():
+                problems.append(
+                    FileProblem(
+                        str(self.o.project_dir / f.output),
+                        f"hand-written file would be shadowed by the translation of {f.source}; rename one of them",
+                    )
+                )
+            target = self.o.output_dir / f.output
+            if f.data is not None and f.output not in ours and target.is_file() and target.read_bytes() != f.data:
+                problems.append(
+                    FileProblem(
+                        str(target),
+                        f"exists and was not written by hipify-tool; refusing to overwrite it with {f.source}",
+                    )
+                )
+        if problems:
+            raise PlanConflict(problems)
+
+
+def _pathspec(patterns: Sequence[str]):  # type: ignore[no-untyped-def]
+    import pathspec  # deferred: only pattern-driven runs pay for it
+
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
+
+
+def make_plan(
+    options: Options,
+    *,
+    tables_fingerprint: str,
+    make_translator: Callable[[], Translator],
+    manifest: Manifest | None = None,
+) -> Plan:
+    """Compute the complete plan. ``options`` must be :meth:`Options.resolved`."""
+    o = options
+    if not o.project_dir.is_dir():
+        raise UsageError(f"{o.project_dir}: project dir does not exist or is not a directory")
+    project, output = str(o.project_dir), str(o.output_dir)
+    if _is_within(project, output):
+        raise UsageError(f"{output}: output dir must not be the project dir or contain it")
+    if _is_within(output, project) and STATE_DIR in Path(output).relative_to(project).parts:
+        raise UsageError(f"{output}: output dir must not be inside a {STATE_DIR} directory")
+    for d in o.include_dirs:
+        if not d.is_dir():
+            raise UsageError(f"{d}: include dir does not exist")
+        if not _is_within(str(d), project):
+            raise UsageError(f"{d}: include dir is outside the project dir {project}")
+    planner = _Planner(o, manifest or Manifest({}), tables_fingerprint, make_translator)
+    inputs = planner.discover()
+    if not inputs and not planner.problems:
+        raise UsageError(f"{project}: no input files (give sources or patterns, or check --extension)")
+    planner.collect(inputs)
+    return planner.finish(inputs)
