@@ -30,6 +30,9 @@ class Entry:
     """Fingerprint of the tool, PyTorch's tables and every option that changes output."""
     digest: str
     """Of the input's bytes."""
+    source_size: int
+    source_mtime_ns: int
+    """With the size, lets a rerun skip reading an input whose stat is unchanged."""
     output: str
     """Output path, relative to the output root (POSIX separators)."""
     translated: bool

@@ -7,13 +7,12 @@ the plan translates in memory; :mod:`hipify_tool.materialise` only writes what t
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import posixpath
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 
 from . import __version__
@@ -134,8 +133,12 @@ class _Work:
     """Mutable per-file state while planning (never escapes this module)."""
 
     rel: str
-    data: bytes
+    path: str
+    data: bytes | None
+    """Read lazily: a file whose size and mtime match the manifest is not read on a no-op run."""
     digest: str
+    size: int
+    mtime_ns: int
     translated: bool
     reused: Entry | None = None
     decoded: Decoded | None = None
@@ -143,6 +146,19 @@ class _Work:
     sites: list[IncludeSite] = field(default_factory=list)
     targets: list[tuple[str | None, str]] = field(default_factory=list)
     """Per site: (planned file it resolves to or None, directory it was found in)."""
+
+    def load(self) -> bytes:
+        if self.data is None:
+            self.data = _read_bytes(self.path)
+        return self.data
+
+
+def _read_bytes(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
 
 
 def _translate_chunk(translator: Translator, items: list[tuple[str, str]]) -> list[str | TranslationFailure]:
@@ -171,6 +187,10 @@ class _Planner:
         self._make_translator = make_translator
         self._translator: Translator | None = None
         self.project = str(options.project_dir)
+        self.prefix = os.path.join(self.project, "")
+        self.output = str(options.output_dir)
+        self._relative: dict[tuple[str, str], str] = {}
+        self._resolved: dict[tuple[str, str, str], tuple[str | None, str]] = {}
         self.include_dirs = [os.path.relpath(d, self.project).replace(os.sep, "/") for d in options.include_dirs]
         self.include_dirs = ["" if d == "." else d for d in self.include_dirs]
         self.work: dict[str, _Work] = {}
@@ -249,16 +269,26 @@ class _Planner:
     # -- reading and translating ----------------------------------------------------------------
 
     def _read(self, rels: Iterable[str], translated: Callable[[str], bool]) -> list[_Work]:
+        """Fingerprint each file; like git's index, an unchanged size and mtime_ns skip the read."""
         batch = []
         for rel in rels:
+            path = self.prefix + rel
             try:
-                data = (self.o.project_dir / rel).read_bytes()
+                st = os.stat(path)
             except OSError as exc:
-                raise UsageError(f"{self.o.project_dir / rel}: cannot read ({exc.strerror})") from None
-            digest = _digest(data)
-            entry = self.manifest.entries.get(str(self.o.project_dir / rel))
-            reuse = entry if entry is not None and entry.key == self.key and entry.digest == digest else None
-            w = _Work(rel, data, digest, translated(rel), reused=reuse)
+                raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
+            entry = self.manifest.entries.get(path)
+            if entry is not None and entry.key != self.key:
+                entry = None
+            data: bytes | None = None
+            if entry is not None and (entry.source_size, entry.source_mtime_ns) == (st.st_size, st.st_mtime_ns):
+                digest = entry.digest
+            else:
+                data = _read_bytes(path)
+                digest = _digest(data)
+                if entry is not None and entry.digest != digest:
+                    entry = None
+            w = _Work(rel, path, data, digest, st.st_size, st.st_mtime_ns, translated(rel), reused=entry)
             self.work[rel] = w
             batch.append(w)
         return batch
@@ -269,13 +299,16 @@ class _Planner:
         if not todo:
             return
         for w in todo:
-            w.decoded = decode(w.data)
+            w.decoded = decode(w.load())
         items = [(w.rel, w.decoded.text) for w in todo if w.decoded is not None]
         translator = self.translator()
         jobs = min(self.o.effective_jobs(), len(items))
         total = sum(len(t) for _, t in items)
         if jobs > 1 and total > 1_000_000:
-            chunks = [items[i::jobs * 4] for i in range(jobs * 4)]
+            from concurrent.futures import ProcessPoolExecutor  # deferred: costs start-up otherwise
+            from multiprocessing import get_context
+
+            chunks = [items[i :: jobs * 2] for i in range(jobs * 2)]
             with ProcessPoolExecutor(jobs, mp_context=get_context("fork")) as pool:
                 chunk_results = list(pool.map(_translate_chunk, [translator] * len(chunks), chunks))
             by_rel: dict[str, str | TranslationFailure] = {}
@@ -296,10 +329,10 @@ class _Planner:
     def _sites(self, w: _Work) -> list[IncludeSite]:
         if w.reused is not None and w.step1 is None:
             return [IncludeSite(kind, path) for kind, path in w.reused.sites]  # type: ignore[arg-type]
-        if w.translated:
-            assert w.step1 is not None
-            return list(find_includes(w.step1))
-        return list(find_includes(decode(w.data).text))
+        if not w.translated:
+            return list(find_includes(decode(w.load()).text))
+        assert w.step1 is not None
+        return list(find_includes(w.step1))
 
     # -- include resolution ---------------------------------------------------------------------
 
@@ -313,17 +346,25 @@ class _Planner:
         """Compiler order: the includer's dir (quoted forms), then include dirs; first match wins."""
         if is_pytorch_renamed_include(site.path):
             return None, ""
-        dirs = self.include_dirs if site.kind == "angle" else [posixpath.dirname(includer), *self.include_dirs]
+        here = "" if site.kind == "angle" else posixpath.dirname(includer)
+        key = (here, site.kind, site.path)
+        known = self._resolved.get(key)
+        if known is None:
+            known = self._resolved[key] = self._search(includer, site, here)
+        return known
+
+    def _search(self, includer: str, site: IncludeSite, here: str) -> tuple[str | None, str]:
+        dirs = self.include_dirs if site.kind == "angle" else [here, *self.include_dirs]
         first: tuple[str | None, str] | None = None
         first_path = ""
         for d in dirs:
-            candidate = os.path.normpath(os.path.join(self.project, d, site.path))
+            candidate = os.path.normpath(os.path.join(self.prefix + d, site.path))
             if not self._exists(candidate):
                 continue
             if first is None:
                 first_path = candidate
-                inside = _is_within(candidate, self.project) and not _is_within(candidate, str(self.o.output_dir))
-                first = (self._rel(Path(candidate)) if inside else None, d)
+                inside = candidate.startswith(self.prefix) and not _is_within(candidate, self.output)
+                first = (candidate[len(self.prefix) :] if inside else None, d)
             elif candidate != first_path:
                 self.warnings.append(
                     f"{includer}: include {site.path!r} is ambiguous: using {first_path}, also found {candidate}"
@@ -355,8 +396,7 @@ class _Planner:
             cyclic = len(component) > 1 or component[0] in graph[component[0]]
             if cyclic:  # PyTorch names a header that is still being processed by its HIP name
                 for rel in component:
-                    if self.work[rel].translated:
-                        outputs[rel] = hip_path(rel)
+                    outputs[rel] = hip_path(rel) if self.work[rel].translated else rel
             for rel in component:
                 planned[rel] = self._finish_file(self.work[rel], outputs, forced=cyclic)
                 outputs[rel] = planned[rel].output
@@ -381,20 +421,31 @@ class _Planner:
 
     def _finish_file(self, w: _Work, outputs: dict[str, str], *, forced: bool) -> PlannedFile:
         includes = tuple(t for t, _ in w.targets if t is not None)
+        sites = [[s.kind, s.path] for s in w.sites]
         if not w.translated:
-            entry = Entry(self.key, w.digest, w.rel, False, False, [], [], len(w.data), 0)
-            return PlannedFile(w.rel, w.rel, False, False, includes, w.digest, w.data, entry)
+            reused = w.reused
+            if reused is not None and self._output_intact(reused):
+                return PlannedFile(w.rel, w.rel, False, False, includes, w.digest, None, reused)
+            data = w.load()
+            entry = Entry(self.key, w.digest, w.size, w.mtime_ns, w.rel, False, False, sites, [], len(data), 0)
+            return PlannedFile(w.rel, w.rel, False, False, includes, w.digest, data, entry)
 
         def replacement(site: IncludeSite, target: str | None, found_in: str) -> str | None:
             if is_pytorch_renamed_include(site.path):
                 return hip_path(site.path)
             if target is None:
                 return None
-            return relative_include(outputs[target], found_in)
+            key = (outputs[target], found_in)
+            rel = self._relative.get(key)
+            if rel is None:
+                rel = self._relative[key] = relative_include(*key)
+            return rel
 
         rewrites = [replacement(s, t, d) for s, (t, d) in zip(w.sites, w.targets)]
         reused = w.reused
         if reused is not None and reused.rewrites == rewrites and self._output_intact(reused):
+            if (reused.source_size, reused.source_mtime_ns) != (w.size, w.mtime_ns):
+                reused = dataclasses.replace(reused, source_size=w.size, source_mtime_ns=w.mtime_ns)
             return PlannedFile(w.rel, reused.output, True, reused.changed, includes, w.digest, None, reused)
         if w.step1 is None:  # reusable step 1 but the include rewrites changed: translate again
             w.reused = None
@@ -413,13 +464,12 @@ class _Planner:
         if output != w.rel:
             final = add_breadcrumb(final, w.rel)
         data = encode(final, w.decoded)
-        sites = [[s.kind, s.path] for s in w.sites]
-        entry = Entry(self.key, w.digest, output, True, changed, sites, rewrites, len(data), 0)
+        entry = Entry(self.key, w.digest, w.size, w.mtime_ns, output, True, changed, sites, rewrites, len(data), 0)
         return PlannedFile(w.rel, output, True, changed, includes, w.digest, data, entry)
 
     def _output_intact(self, entry: Entry) -> bool:
         try:
-            st = os.stat(self.o.output_dir / entry.output)
+            st = os.stat(os.path.join(self.output, entry.output))
         except OSError:
             return False
         return st.st_size == entry.output_size and st.st_mtime_ns == entry.output_mtime_ns
@@ -435,18 +485,20 @@ class _Planner:
                 problems.append(FileProblem(output, f"{names} would all be written to this output"))
         ours = self.manifest.outputs()
         for f in sorted(planned.values(), key=lambda f: f.output):
-            if f.output != f.source and (self.o.project_dir / f.output).is_file():
+            if f.output != f.source and self._exists(self.prefix + f.output):
                 problems.append(
                     FileProblem(
-                        str(self.o.project_dir / f.output),
+                        self.prefix + f.output,
                         f"hand-written file would be shadowed by the translation of {f.source}; rename one of them",
                     )
                 )
-            target = self.o.output_dir / f.output
-            if f.data is not None and f.output not in ours and target.is_file() and target.read_bytes() != f.data:
+            if f.data is None or f.output in ours:
+                continue
+            target = os.path.join(self.output, f.output)
+            if os.path.isfile(target) and _read_bytes(target) != f.data:
                 problems.append(
                     FileProblem(
-                        str(target),
+                        target,
                         f"exists and was not written by hipify-tool; refusing to overwrite it with {f.source}",
                     )
                 )

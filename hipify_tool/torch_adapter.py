@@ -2,21 +2,23 @@
 
 PyTorch's ``torch/utils/hipify`` package is loaded *by path* under a private package name, so that
 ``import torch`` (about a second and 200 MB) never happens. The mapping tables load in a few
-milliseconds; ``hipify_python`` itself (which builds a large regex at import, ~0.12 s) is loaded only
-when a file actually needs PyTorch's kernel-launch rewriter.
+milliseconds; PyTorch's pass functions are compiled from ``hipify_python.py`` without running its
+expensive module top level (see :func:`load_passes`).
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 import importlib
 import importlib.util
+import re
 import sys
 import types
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from .errors import EnvironmentProblem
 from .translate import LaunchSyntax, Translator
@@ -25,7 +27,8 @@ __all__ = [
     "HipifyTables",
     "hipify_dir",
     "load_tables",
-    "launch_rewriter",
+    "HipifyPasses",
+    "load_passes",
     "tables_fingerprint",
     "make_translator",
 ]
@@ -104,15 +107,60 @@ def load_tables() -> HipifyTables:
     )
 
 
-def launch_rewriter() -> Callable[[str], str]:
-    """PyTorch's ``<<<...>>>`` -> ``hipLaunchKernelGGL`` rewriter, as a text -> text function."""
-    process = _load("hipify_python").processKernelLaunches
+@dataclass(frozen=True)
+class HipifyPasses:
+    """PyTorch's text passes, called as they are."""
 
-    def rewrite(text: str) -> str:
-        return str(process(text, {"unsupported_calls": [], "kernel_launches": []}))
+    process_kernel_launches: Callable[[str, dict[str, list[str]]], str]
+    kernel_launch_continuation: re.Pattern[str]
+    hip_header_magic: Callable[[str], str]
+    replace_math_functions: Callable[[str], str]
 
-    return rewrite
 
+_PASS_NAMES = (
+    "InputError",
+    "add_dim3",
+    "extract_arguments",
+    "RE_KERNEL_LAUNCH",
+    "processKernelLaunches",
+    "RE_SYNCTHREADS",
+    "hip_header_magic",
+    "replace_math_functions",
+)
+
+
+@functools.cache
+def load_passes() -> HipifyPasses:
+    """PyTorch's pass functions from ``hipify_python.py``, without running that module's top level.
+
+    Importing the module builds a trie regex of every mapping (~0.12 s); the pass functions do not
+    use it. So the functions (and the few names they need) are compiled from the module's own source
+    into a fresh namespace (~0.015 s). If a future torch moves them, the whole module is imported.
+    """
+    path = hipify_dir() / "hipify_python.py"
+    namespace: dict[str, Any] = {"__name__": f"{_PRIVATE_PACKAGE}.passes", "MATH_TRANSPILATIONS": load_tables().math_map}
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+        wanted = set(_PASS_NAMES)
+        body: list[ast.stmt] = []
+        for node in tree.body:
+            if isinstance(node, ast.Import) or (isinstance(node, ast.ImportFrom) and not node.level):
+                body.append(node)
+            elif isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in wanted:
+                body.append(node)
+            elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in wanted for t in node.targets):
+                body.append(node)
+        exec(compile(ast.Module(body=body, type_ignores=[]), str(path), "exec"), namespace)
+        if not wanted.issubset(namespace):
+            raise LookupError(sorted(wanted - set(namespace)))
+    except (SyntaxError, LookupError, ImportError):
+        namespace = vars(_load("hipify_python"))
+    return HipifyPasses(
+        process_kernel_launches=namespace["processKernelLaunches"],
+        kernel_launch_continuation=namespace["RE_KERNEL_LAUNCH"],
+        hip_header_magic=namespace["hip_header_magic"],
+        replace_math_functions=namespace["replace_math_functions"],
+    )
 
 
 def make_translator(launch_syntax: LaunchSyntax) -> Translator:
@@ -120,8 +168,8 @@ def make_translator(launch_syntax: LaunchSyntax) -> Translator:
     tables = load_tables()
     return Translator(
         token_map=tables.token_map,
-        math_map=tables.math_map,
         caffe2_path_map=tables.caffe2_path_map,
         launch_syntax=launch_syntax,
-        launch_rewriter=launch_rewriter,
+        passes=load_passes,
+        rebuild=functools.partial(make_translator, launch_syntax),
     )

@@ -20,7 +20,7 @@ import posixpath
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from .errors import FileProblem
 
@@ -37,6 +37,7 @@ __all__ = [
     "rewrite_includes",
     "add_breadcrumb",
     "TranslationFailure",
+    "PyTorchPasses",
     "is_pytorch_renamed_include",
     "relative_include",
 ]
@@ -80,8 +81,14 @@ def encode(text: str, like: Decoded) -> bytes:
 def add_breadcrumb(text: str, rel_path: str) -> str:
     """PyTorch marks C-family files written under a new name; never twice."""
     if rel_path.endswith(_BREADCRUMB_EXTENSIONS) and not text.startswith(BREADCRUMB):
+        # An input that already starts with the breadcrumb gets header magic above it: keep one, on top.
+        if text.startswith(_HEADER_MAGIC + BREADCRUMB):
+            text = _HEADER_MAGIC + text[len(_HEADER_MAGIC) + len(BREADCRUMB) :]
         return BREADCRUMB + text
     return text
+
+
+_HEADER_MAGIC = '#include "hip/hip_runtime.h"\n'
 
 
 class TokenMatcher:
@@ -236,9 +243,6 @@ def is_pytorch_renamed_include(path: str) -> bool:
 
 # --- the per-file passes -----------------------------------------------------------------------------
 
-_DETAIL_CONTINUATION = re.compile(r"([ ]+)(detail?)::[ ]+\\\n[ ]+")
-_HAS_HIP_RUNTIME = re.compile(r'#include ("hip/hip_runtime.h"|<hip/hip_runtime.h>|"hip/hip_runtime_api.h"|<hip/hip_runtime_api.h>)')
-_SYNCTHREADS_CALL = re.compile(r"\b__syncthreads\(")
 _CU_SUFFIX = re.compile(r"\.cu\b")
 # 'a->kern<<<', 'a.b.kern<<<': PyTorch takes '>' of '->' for a template and corrupts the line.
 _MEMBER_LAUNCH = re.compile(r"(?<![\w.>])((?:[A-Za-z_]\w*(?:->|\.))+)(?=[A-Za-z_]\w*\s*(?:<[^;{}]*?>\s*)?<<<)")
@@ -248,24 +252,50 @@ def _line_of(text: str, index: int) -> int:
     return text.count("\n", 0, index) + 1
 
 
+class PyTorchPasses(Protocol):
+    """PyTorch's own pass functions (see :func:`hipify_tool.torch_adapter.load_passes`)."""
+
+    process_kernel_launches: Callable[[str, dict[str, list[str]]], str]
+    kernel_launch_continuation: re.Pattern[str]
+    hip_header_magic: Callable[[str], str]
+    replace_math_functions: Callable[[str], str]
+
+
 class Translator:
-    """Step 1 of a file's translation, configured once per run; holds no per-file state."""
+    """Step 1 of a file's translation, configured once per run; holds no per-file state.
+
+    ``passes`` is a factory called at first use. ``rebuild``, when given, recreates an equivalent
+    translator: worker processes receive that recipe instead of the pickled tables.
+    """
 
     def __init__(
         self,
         token_map: Mapping[str, str],
-        math_map: Mapping[str, str],
         caffe2_path_map: Mapping[str, str],
         launch_syntax: LaunchSyntax,
-        launch_rewriter: Callable[[], Callable[[str], str]],
+        passes: Callable[[], PyTorchPasses],
+        rebuild: Callable[[], Translator] | None = None,
     ) -> None:
         self._tokens = TokenMatcher(token_map)
-        self._math = dict(math_map)
-        self._caffe2 = [(re.compile(r"(?<!/hip/)" + re.escape(src)) if "/hip/" in dst and "/hip/" not in src else None, src, dst)
-                        for src, dst in caffe2_path_map.items()]
+        self._caffe2 = [
+            (re.compile(r"(?<!/hip/)" + re.escape(src)) if "/hip/" in dst and "/hip/" not in src else None, src, dst)
+            for src, dst in caffe2_path_map.items()
+        ]
         self._launch_syntax = launch_syntax
-        self._launch_rewriter_factory = launch_rewriter
-        self._launch_rewriter: Callable[[str], str] | None = None
+        self._passes_factory = passes
+        self._passes: PyTorchPasses | None = None
+        self._rebuild = rebuild
+
+    def __reduce__(self) -> tuple[Callable[[], Translator], tuple[()]]:
+        if self._rebuild is None:
+            raise TypeError("this Translator was built without a rebuild recipe and cannot be pickled")
+        return (self._rebuild, ())
+
+    @property
+    def passes(self) -> PyTorchPasses:
+        if self._passes is None:
+            self._passes = self._passes_factory()
+        return self._passes
 
     def translate(self, text: str, rel_path: str) -> str:
         """Apply every pass except include rewriting; raises :class:`TranslationFailure`."""
@@ -276,9 +306,8 @@ class Translator:
         if self._launch_syntax == "ggl":
             text = self._kernel_launches(text, rel_path)
         if rel_path.endswith((".cu", ".cuh")) and "PowKernel" not in rel_path and "std::" in text:
-            for src, dst in self._math.items():
-                text = text.replace(f"{src}(", f"{dst}(")
-        return self._header_magic(text)
+            text = self.passes.replace_math_functions(text)
+        return self.passes.hip_header_magic(text)
 
     def _caffe2_paths(self, text: str) -> str:
         for pattern, src, dst in self._caffe2:
@@ -287,13 +316,13 @@ class Translator:
         return text
 
     def _kernel_launches(self, text: str, rel_path: str) -> str:
-        if "\\\n" in text and "::" in text:
-            text = _DETAIL_CONTINUATION.sub(lambda m: f"{m.group(1)}{m.group(2)}::", text)
+        """PyTorch's rewriter, run only where a launch can occur, guarded against its known failures."""
         if "<<<" not in text:
+            if "\\\n" in text and "::" in text:  # the rewriter's only effect on a file with no launch
+                continuation = self.passes.kernel_launch_continuation
+                text = continuation.sub(lambda m: f"{m.group(1)}{m.group(2)}::", text)
             return text
         _check_launches_terminate(text, rel_path)
-        if self._launch_rewriter is None:
-            self._launch_rewriter = self._launch_rewriter_factory()
         objects: list[str] = []
 
         def hide(m: re.Match[str]) -> str:
@@ -302,7 +331,7 @@ class Translator:
 
         guarded = _MEMBER_LAUNCH.sub(hide, text) if ("->" in text or "." in text) else text
         try:
-            result = self._launch_rewriter(guarded)
+            result = self.passes.process_kernel_launches(guarded, {"unsupported_calls": [], "kernel_launches": []})
         except Exception as exc:  # PyTorch's parser raises assorted errors on launches it cannot read
             where = text.find("<<<")
             raise TranslationFailure(
@@ -315,19 +344,6 @@ class Translator:
         for index, obj in enumerate(objects):
             result = result.replace(f"HIPIFYTOOLOBJ{index}X", obj)
         return result
-
-    @staticmethod
-    def _header_magic(text: str) -> str:
-        if _HAS_HIP_RUNTIME.search(text):
-            return text
-        if (
-            "hipLaunchKernelGGL" in text
-            or "__global__" in text
-            or "__shared__" in text
-            or _SYNCTHREADS_CALL.search(text) is not None
-        ):
-            return '#include "hip/hip_runtime.h"\n' + text
-        return text
 
 
 class TranslationFailure(Exception):
