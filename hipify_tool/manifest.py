@@ -9,7 +9,7 @@ Stored as ``<output root>/.hipify-tool/manifest.json``, replaced atomically.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 __all__ = ["Entry", "Manifest", "STATE_DIR", "manifest_path"]
@@ -66,5 +66,7 @@ class Manifest:
         return {entry.output for entry in self.entries.values()}
 
     def to_json(self) -> str:
-        files = {path: asdict(entry) for path, entry in sorted(self.entries.items())}
-        return json.dumps({"format": _FORMAT, "files": files}, indent=1, sort_keys=True) + "\n"
+        names = [f.name for f in fields(Entry)]  # shallow: asdict's deep copies cost ~0.2 s on big trees
+        files = {path: {n: getattr(entry, n) for n in names} for path, entry in sorted(self.entries.items())}
+        # No indent: the indenting encoder is pure Python and several times slower.
+        return json.dumps({"format": _FORMAT, "files": files}, sort_keys=True, separators=(",", ":")) + "\n"

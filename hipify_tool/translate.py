@@ -102,7 +102,7 @@ class TokenMatcher:
 
     def __init__(self, mapping: Mapping[str, str]) -> None:
         self._words: dict[str, str] = {}
-        self._compound: dict[str, list[tuple[str, str]]] = {}
+        compound: dict[str, dict[str, str]] = {}
         lead: list[str] = []
         prefixes: set[str] = set()
         for key, value in mapping.items():
@@ -110,15 +110,17 @@ class TokenMatcher:
             first = head.group(0) if head else ""
             if first == key:
                 self._words[key] = value
-            elif first:
-                self._compound.setdefault(first, []).append((key, value))
             else:
-                lead.append(key)
-                self._compound.setdefault("", []).append((key, value))
+                compound.setdefault(first, {})[key] = value
+                if not first:
+                    lead.append(key)
             if first:
                 prefixes.add(first[:3])
-        for entries in self._compound.values():
-            entries.sort(key=lambda kv: -len(kv[0]))
+        # Keys with non-word characters ('cub::Sum'), by their leading word: the key lengths to try,
+        # longest first, and the keys themselves.
+        self._compound: dict[str, tuple[tuple[int, ...], dict[str, str]]] = {
+            first: (tuple(sorted({len(k) for k in table}, reverse=True)), table) for first, table in compound.items()
+        }
         by_first: dict[str, set[str]] = {}
         for prefix in prefixes:
             by_first.setdefault(prefix[0], set()).add(prefix[1:])
@@ -126,12 +128,13 @@ class TokenMatcher:
             re.escape(first) + "(?:" + "|".join(re.escape(rest) for rest in sorted(rests)) + ")"
             for first, rests in sorted(by_first.items())
         ]
-        parts = []
-        if alternatives:
-            parts.append(r"\b(?:" + "|".join(alternatives) + r")\w*")
-        if lead:
-            parts.append(r"(?<!\w)(?=" + "|".join(re.escape(k) for k in sorted(lead)) + ")")
-        self._candidates = re.compile("|".join(parts)) if parts else None
+        words = r"\b(?:" + "|".join(alternatives) + r")\w*" if alternatives else r"(?!)"
+        self._candidates = re.compile(words)
+        # Keys starting with a non-word character ('<nccl.h>') need a zero-width alternative that
+        # defeats the regex engine's literal-prefix scan: used only for texts containing such a key.
+        self._lead = tuple(lead)
+        lead_alternative = r"|(?<!\w)(?=" + "|".join(re.escape(k) for k in sorted(lead)) + ")"
+        self._candidates_with_lead = re.compile(words + lead_alternative) if lead else self._candidates
         self._nonword = re.compile(r"\W")
 
     def _boundary_after(self, text: str, end: int) -> bool:
@@ -139,21 +142,26 @@ class TokenMatcher:
 
     def replace(self, text: str) -> tuple[str, int]:
         """Return the text with tokens replaced and the number of replacements."""
-        if self._candidates is None:
-            return text, 0
+        candidates = self._candidates
+        if self._lead and any(key in text for key in self._lead):
+            candidates = self._candidates_with_lead
         out: list[str] = []
         cursor = 0
         count = 0
-        for m in self._candidates.finditer(text):
+        for m in candidates.finditer(text):
             start = m.start()
             if start < cursor:
                 continue
             run = m.group(0)
             hit: tuple[str, str] | None = None
-            for key, value in self._compound.get(run, ()):
-                if text.startswith(key, start) and self._boundary_after(text, start + len(key)):
-                    hit = (key, value)
-                    break
+            compound = self._compound.get(run)
+            if compound is not None:
+                lengths, table = compound
+                for n in lengths:
+                    value = table.get(text[start : start + n])
+                    if value is not None and self._boundary_after(text, start + n):
+                        hit = (text[start : start + n], value)
+                        break
             if hit is None and run in self._words:
                 hit = (run, self._words[run])
             if hit is None:
@@ -173,9 +181,10 @@ class TokenMatcher:
 IncludeKind = Literal["quote", "angle", "thc"]
 
 # PyTorch matches '#include "x"' exactly; compilers also accept '#  include' and '#include"x"'.
+# The leading literal '#' lets the regex engine skip ahead quickly.
 _INCLUDE_RE = re.compile(
-    r'(?P<head>#[ \t]*include[ \t]*)(?:"(?P<quote>[^"]+)"|<(?P<angle>[^>]+)>)'
-    r'|(?P<thc>#define THC_GENERIC_FILE )"(?P<thcpath>[^"]+)"'
+    r'#(?:(?P<head>[ \t]*include[ \t]*)(?:"(?P<quote>[^"]+)"|<(?P<angle>[^>]+)>)'
+    r'|(?P<thc>define THC_GENERIC_FILE )"(?P<thcpath>[^"]+)")'
 )
 
 
@@ -214,10 +223,10 @@ def rewrite_includes(text: str, replacement: Callable[[IncludeSite], str | None]
         if new is None or new == site.path:
             return m.group(0)
         if site.kind == "quote":
-            return f'{m.group("head")}"{new}"'
+            return f'#{m.group("head")}"{new}"'
         if site.kind == "angle":
-            return f"{m.group('head')}<{new}>"
-        return f'{m.group("thc")}"{new}"'
+            return f"#{m.group('head')}<{new}>"
+        return f'#{m.group("thc")}"{new}"'
 
     return _INCLUDE_RE.sub(sub, text)
 
@@ -244,6 +253,8 @@ def is_pytorch_renamed_include(path: str) -> bool:
 # --- the per-file passes -----------------------------------------------------------------------------
 
 _CU_SUFFIX = re.compile(r"\.cu\b")
+# PyTorch's header magic adds '#include "hip/hip_runtime.h"' only to text containing one of these.
+_DEVICE_CODE_MARKERS = ("hipLaunchKernelGGL", "__global__", "__shared__", "__syncthreads")
 # 'a->kern<<<', 'a.b.kern<<<': PyTorch takes '>' of '->' for a template and corrupts the line.
 _MEMBER_LAUNCH = re.compile(r"(?<![\w.>])((?:[A-Za-z_]\w*(?:->|\.))+)(?=[A-Za-z_]\w*\s*(?:<[^;{}]*?>\s*)?<<<)")
 
@@ -307,7 +318,9 @@ class Translator:
             text = self._kernel_launches(text, rel_path)
         if rel_path.endswith((".cu", ".cuh")) and "PowKernel" not in rel_path and "std::" in text:
             text = self.passes.replace_math_functions(text)
-        return self.passes.hip_header_magic(text)
+        if any(marker in text for marker in _DEVICE_CODE_MARKERS):  # else the magic cannot apply
+            text = self.passes.hip_header_magic(text)
+        return text
 
     def _caffe2_paths(self, text: str) -> str:
         for pattern, src, dst in self._caffe2:
