@@ -86,7 +86,9 @@ def most_included_header(tree: Path) -> Path:
     return max(sorted(candidates), key=lambda p: counts[p.name])
 
 
-def run_series(tree: Path, work: Path, repeat: int) -> dict[str, tuple[Sample, Sample]]:
+def run_series(
+    tree: Path, work: Path, repeat: int
+) -> tuple[dict[str, tuple[Sample, Sample]], tuple[int, int, int, list[str]]]:
     results: dict[str, tuple[Sample, Sample]] = {}
     pt_out, tool_out = work / "pytorch_out", work / "tool_out"
 
@@ -102,6 +104,7 @@ def run_series(tree: Path, work: Path, repeat: int) -> dict[str, tuple[Sample, S
         median([measure(pytorch_cmd(tree, pt_out)) for _ in range(repeat)]),
         median([measure(tool_cmd(tree, tool_out)) for _ in range(repeat)]),
     )
+    identical = identity(tree, work)  # before the header edit below changes one output
     header = most_included_header(tree)
     original = header.read_bytes()
     samples_pt, samples_tool = [], []
@@ -113,7 +116,7 @@ def run_series(tree: Path, work: Path, repeat: int) -> dict[str, tuple[Sample, S
     finally:
         header.write_bytes(original)
     results[f"header edit ({header.relative_to(tree)})"] = (median(samples_pt), median(samples_tool))
-    return results
+    return results, identical
 
 
 def one_file(work: Path, repeat: int) -> dict[str, tuple[Sample, Sample]]:
@@ -200,7 +203,7 @@ def main() -> None:
             nfiles = sum(1 for p in tree.rglob("*") if p.is_file())
             mb = sum(p.stat().st_size for p in tree.rglob("*") if p.is_file()) / 1e6
             print(f"\ntree {source}: {nfiles} files, {mb:.1f} MB (median of {args.repeat})")
-            series = run_series(tree, work, args.repeat)
+            series, (same, include_only, other, examples) = run_series(tree, work, args.repeat)
             all_rows = {**series, **rows}
             print(f"{'case':52} {'PyTorch s':>10} {'tool s':>8} {'ratio':>7} {'PyTorch MB':>11} {'tool MB':>8}")
             for case, (pt, tool) in all_rows.items():
@@ -208,7 +211,6 @@ def main() -> None:
                     f"{case:52} {pt.seconds:10.3f} {tool.seconds:8.3f} {pt.seconds / tool.seconds:6.1f}x "
                     f"{pt.max_rss_mb:11.0f} {tool.max_rss_mb:8.0f}"
                 )
-            same, include_only, other, examples = identity(tree, work)
             print(
                 f"identity: {same} outputs byte-identical to PyTorch's, {include_only} differing only in "
                 f"include lines PyTorch does not recognise (docs/differences.md #5), {other} other"

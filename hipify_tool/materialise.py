@@ -32,6 +32,7 @@ __all__ = [
     "write_plan",
     "write_if_changed",
     "write_depfile",
+    "touch_stamp",
     "format_list",
     "write_list",
 ]
@@ -137,12 +138,30 @@ class WriteResult:
     """Stale outputs removed by ``prune``."""
 
 
+def _remove(root: _Root, target: Path) -> bool:
+    if not root.inside(os.path.realpath(target)):
+        return False
+    try:
+        target.unlink()
+        return True
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise EnvironmentProblem(f"{target}: cannot remove ({exc.strerror})") from None
+
+
 def write_plan(plan: Plan, manifest: Manifest, *, prune: bool) -> WriteResult:
-    """Write every planned output and record it; call inside :func:`locked_output_root`."""
+    """Write every planned output and record it; call inside :func:`locked_output_root`.
+
+    An output that a source no longer produces (a header renamed ``x.h`` -> ``x_hip.h`` once its
+    translation started changing it) is removed: it was ours, and a stray copy would later look like
+    a hand-written file. Outputs whose source is gone are removed only with ``prune``.
+    """
     root = _Root(plan.options.output_dir)
     written: list[Path] = []
     unchanged: list[Path] = []
     entries = dict(manifest.entries)
+    superseded: set[str] = set()
     for f in sorted(plan.files.values(), key=lambda f: f.output):
         target = plan.output_path(f.output)
         entry = f.entry
@@ -153,23 +172,21 @@ def write_plan(plan: Plan, manifest: Manifest, *, prune: bool) -> WriteResult:
             (written if write_if_changed(target, f.data) else unchanged).append(target)
             st = target.stat()
             entry = dataclasses.replace(entry, output_size=st.st_size, output_mtime_ns=st.st_mtime_ns)
-        entries[str(plan.source_path(f.source))] = entry
-    removed: list[Path] = []
+        key = str(plan.source_path(f.source))
+        previous = entries.get(key)
+        if previous is not None and previous.output != entry.output:
+            superseded.add(previous.output)
+        entries[key] = entry
     if prune and plan.stale:
         stale = set(plan.stale)
-        for path, entry in list(entries.items()):
-            if entry.output in stale:
-                del entries[path]
-        for rel in plan.stale:
-            target = plan.output_path(rel)
-            if root.inside(os.path.realpath(target)):
-                try:
-                    target.unlink()
-                    removed.append(target)
-                except FileNotFoundError:
-                    pass
-                except OSError as exc:
-                    raise EnvironmentProblem(f"{target}: cannot remove ({exc.strerror})") from None
+        entries = {path: e for path, e in entries.items() if e.output not in stale}
+        superseded |= stale
+    still_produced = {e.output for e in entries.values()}
+    removed = [
+        plan.output_path(rel)
+        for rel in sorted(superseded - still_produced)
+        if _remove(root, plan.output_path(rel))
+    ]
     updated = Manifest(entries)
     if updated.entries != manifest.entries:
         path = manifest_path(plan.options.output_dir)
@@ -187,6 +204,17 @@ def write_depfile(depfile: Path, targets: Sequence[Path], dependencies: Sequence
     head = " ".join(_escape_make(str(t)) for t in targets)
     deps = " \\\n  ".join(_escape_make(str(d)) for d in dependencies)
     _write_aux(depfile, f"{head}: \\\n  {deps}\n")
+
+
+def touch_stamp(stamp: Path) -> None:
+    """Create ``stamp`` or bump its mtime: the build's proof that a run finished, since unchanged
+    outputs keep their mtime and cannot serve as one."""
+    try:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.touch()
+        os.utime(stamp)
+    except OSError as exc:
+        raise EnvironmentProblem(f"{stamp}: cannot touch ({exc.strerror})") from None
 
 
 def format_list(paths: Sequence[Path], fmt: ListFormat) -> str:

@@ -403,11 +403,12 @@ class _Planner:
         if self.translation_problems:
             raise TranslationError(sorted(self.translation_problems, key=lambda p: p.path))
         self._check_conflicts(planned)
-        live = {str(self.o.project_dir / rel) for rel in planned}
+        live = {self.prefix + rel for rel in planned}
+        produced = {p.output for p in planned.values()}
         stale = sorted(
             e.output
             for path, e in self.manifest.entries.items()
-            if path not in live and not os.path.exists(path) and e.output not in {p.output for p in planned.values()}
+            if path not in live and e.output not in produced and not os.path.exists(path)
         )
         return Plan(
             options=self.o,
