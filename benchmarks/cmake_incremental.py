@@ -1,0 +1,136 @@
+"""Incremental-build timings of hipify_sources() on a generated tree (default: 240 sources, 24 headers).
+
+    python benchmarks/cmake_incremental.py [--sources 240] [--headers 24] [--generator Ninja] [--repeat 5]
+
+Prints configure, full build, no-op build, one-source edit and one-header edit wall times (median of
+--repeat) for each generator. The translations are compiled as C++ against the stub HIP headers of
+tests/cmake/stub (as the tests do), so the numbers include the compiles an edit really triggers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+CMAKELISTS = """\
+cmake_minimum_required(VERSION 3.25)
+project(hipify_bench LANGUAGES CXX)
+find_package(hipify_tool CONFIG REQUIRED)
+file(GLOB_RECURSE CUDA_SOURCES CONFIGURE_DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/csrc/kernels/*.cu")
+list(SORT CUDA_SOURCES)
+hipify_sources(HIP_SOURCES
+  SOURCES ${CUDA_SOURCES}
+  PROJECT_DIR "${CMAKE_CURRENT_SOURCE_DIR}/csrc"
+  OUTPUT_DIR "${CMAKE_CURRENT_BINARY_DIR}/hipified"
+  INCLUDE_DIRS "${CMAKE_CURRENT_SOURCE_DIR}/csrc")
+add_library(kernels OBJECT ${HIP_SOURCES})
+set_source_files_properties(${HIP_SOURCES} PROPERTIES LANGUAGE CXX)
+target_include_directories(kernels PRIVATE "${CMAKE_CURRENT_BINARY_DIR}/hipified" "@STUB@")
+"""
+
+
+def make_tree(root: Path, n_sources: int, n_headers: int) -> None:
+    """Each source includes one family header; every family header includes one common header."""
+    csrc = root / "csrc"
+    (csrc / "include").mkdir(parents=True)
+    (csrc / "kernels").mkdir()
+    (csrc / "include" / "common.cuh").write_text(
+        "#pragma once\n#include <cuda_runtime.h>\ninline cudaError_t check() { return cudaGetLastError(); }\n"
+    )
+    for h in range(n_headers):
+        (csrc / "include" / f"family_{h:03d}.cuh").write_text(
+            f'#pragma once\n#include "include/common.cuh"\ninline int family_{h}() {{ return {h}; }}\n'
+        )
+    for i in range(n_sources):
+        h = i % n_headers
+        (csrc / "kernels" / f"kernel_{i:04d}.cu").write_text(
+            f'#include "include/family_{h:03d}.cuh"\n'
+            f"__global__ void kernel_{i}(int* out) {{ out[threadIdx.x] = family_{h}() + {i}; }}\n"
+            f"void launch_{i}(int* out, cudaStream_t s) {{\n"
+            f"  kernel_{i}<<<dim3(1), dim3(64), 0, s>>>(out);\n  check();\n}}\n"
+        )
+    (root / "CMakeLists.txt").write_text(CMAKELISTS.replace("@STUB@", str(REPO / "tests" / "cmake" / "stub")))
+
+
+def timed(*cmd: str) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{result.stdout}{result.stderr}")
+    return elapsed
+
+
+def append(path: Path, text: str) -> None:
+    time.sleep(0.02)  # file times are kernel-tick coarse
+    path.write_text(path.read_text() + text)
+
+
+def bench(root: Path, generator: str, n_sources: int, n_headers: int, repeat: int, cmake_dir: str) -> dict[str, float]:
+    build = root / "build"
+    jobs = str(os.cpu_count() or 2)
+    results = {
+        "configure": timed(
+            "cmake",
+            "-S",
+            str(root),
+            "-B",
+            str(build),
+            "-G",
+            generator,
+            f"-Dhipify_tool_DIR={cmake_dir}",
+            f"-DPython_EXECUTABLE={sys.executable}",
+        ),
+        "full build": timed("cmake", "--build", str(build), "-j", jobs),
+    }
+    results["no-op build"] = statistics.median(timed("cmake", "--build", str(build), "-j", jobs) for _ in range(repeat))
+    source_edits, header_edits = [], []
+    for r in range(repeat):
+        append(root / "csrc" / "kernels" / f"kernel_{r:04d}.cu", f"// edit {r}\n")
+        source_edits.append(timed("cmake", "--build", str(build), "-j", jobs))
+        append(
+            root / "csrc" / "include" / f"family_{r % n_headers:03d}.cuh", f"inline int edit_{r}() {{ return {r}; }}\n"
+        )
+        header_edits.append(timed("cmake", "--build", str(build), "-j", jobs))
+    results["one-source edit"] = statistics.median(source_edits)
+    results[f"one-header edit ({n_sources // n_headers} includers)"] = statistics.median(header_edits)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sources", type=int, default=240)
+    parser.add_argument("--headers", type=int, default=24)
+    parser.add_argument("--generator", action="append", help="repeatable; default: Ninja and Unix Makefiles")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    cmake_dir = subprocess.run(
+        [sys.executable, "-m", "hipify_tool", "--cmake-dir"], capture_output=True, text=True, env=env, check=True
+    ).stdout.strip()
+    generators = args.generator or ["Ninja", "Unix Makefiles"]
+    version = subprocess.run(["cmake", "--version"], capture_output=True, text=True, check=True).stdout.split()[2]
+    print(
+        f"{args.sources} sources, {args.headers} headers, cmake {version}, {os.cpu_count()} cores, "
+        f"median of {args.repeat}"
+    )
+    with tempfile.TemporaryDirectory(prefix="hipify-bench-") as tmp:
+        for generator in generators:
+            root = Path(tmp) / generator.replace(" ", "-")
+            make_tree(root, args.sources, args.headers)
+            results = bench(root, generator, args.sources, args.headers, args.repeat, cmake_dir)
+            print(f"\n{generator}:")
+            for name, seconds in results.items():
+                print(f"  {name:<36} {seconds:7.3f} s")
+
+
+if __name__ == "__main__":
+    main()

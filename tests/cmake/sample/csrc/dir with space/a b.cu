@@ -1,0 +1,3 @@
+#include "common/helpers.cuh"
+
+void spaced(void* p) { cudaFree(p); check_last(); }

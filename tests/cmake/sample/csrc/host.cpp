@@ -1,0 +1,2 @@
+// Plain C++: copied through unchanged.
+int host_value() { return 42; }

@@ -1,0 +1,84 @@
+"""The CMake package as a wheel lays it out: `--cmake-dir`, the recorded interpreter, and the
+scikit-build-core `cmake.prefix` entry point (find_package with no hints), in a throwaway venv."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("cmake") is None or shutil.which("ninja") is None, reason="needs cmake and ninja"),
+]
+
+
+def _run(*cmd: str | Path, cwd: Path) -> str:
+    result = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, f"{cmd}\n{result.stdout}\n{result.stderr}"
+    return result.stdout + result.stderr
+
+
+def test_installed_package_and_cmake_prefix_entry_point(tmp_path: Path) -> None:
+    pytest.importorskip("scikit_build_core")
+    wheels = tmp_path / "wheels"
+    _run(
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-build-isolation",
+        "--no-deps",
+        "-q",
+        "-w",
+        wheels,
+        REPO,
+        cwd=tmp_path,
+    )
+    (wheel,) = wheels.glob("hipify_tool-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for name in (
+        "hipify_toolConfig.cmake",
+        "hipify_toolConfigVersion.cmake",
+        "HipifyTool.cmake",
+        "hipify_toolInstallInfo.cmake",
+        "hipify_tool_launch.py",
+        "hipify_tool_check.cmake",
+    ):
+        assert f"hipify_tool/cmake/{name}" in names
+
+    # --system-site-packages: click, pathspec, torch and scikit-build-core come from this interpreter.
+    venv = tmp_path / "venv"
+    _run(sys.executable, "-m", "venv", "--system-site-packages", venv, cwd=tmp_path)
+    python = venv / "bin" / "python"
+    _run(python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", wheel, cwd=tmp_path)
+    cmake_dir = Path(_run(venv / "bin" / "hipify-tool", "--cmake-dir", cwd=tmp_path).strip())
+    site = Path(_run(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", cwd=tmp_path).strip())
+    assert cmake_dir == site / "hipify_tool" / "cmake"
+
+    project = tmp_path / "consumer project"
+    shutil.copytree(REPO / "tests" / "cmake" / "skbuild_project", project)
+    log = _run(
+        python,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-build-isolation",
+        "--no-deps",
+        "-v",
+        "-w",
+        tmp_path / "out",
+        project,
+        cwd=tmp_path,
+    )
+    assert f"consumer: hipify_tool_DIR={cmake_dir}" in log
+    assert f"consumer: python={python}" in log
+    (built,) = (tmp_path / "out").glob("hipify_consumer-*.whl")
+    with zipfile.ZipFile(built) as zf:
+        assert "hipLaunchKernelGGL" in zf.read("hipify_consumer/fooHIP.hip").decode()
