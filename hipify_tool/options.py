@@ -31,7 +31,10 @@ class Options:
         default=(), metadata=_help("Files to translate, in build order (headers they include follow).")
     )
     include_dirs: tuple[Path, ...] = field(
-        default=(), metadata=_help("Header search directories, searched in order after the includer's directory.")
+        default=(), metadata=_help(
+            "Header search directories, searched in order after the includer's directory "
+            "(default: the project dir)."
+        ),
     )
     include: tuple[str, ...] = field(
         default=(), metadata=_help("Gitignore-style patterns (relative to the project dir) selecting inputs.")
@@ -48,6 +51,10 @@ class Options:
     )
     jobs: int | None = field(default=None, metadata=_help("Parallel translation jobs (default: available cores)."))
     prune: bool = field(default=False, metadata=_help("Remove generated files whose source no longer exists."))
+    maps: tuple[Path, ...] = field(
+        default=(),
+        metadata=_help("Custom mapping files (TOML or JSON), applied before PyTorch's tables; later files win."),
+    )
 
     def resolved(self) -> Options:
         """The same options with absolute, normalised paths (symlinks kept, as compilers keep them)."""
@@ -59,13 +66,15 @@ class Options:
             project_dir=absolute(self.project_dir),
             output_dir=absolute(self.output_dir),
             sources=tuple(absolute(p) for p in self.sources),
-            include_dirs=tuple(absolute(p) for p in self.include_dirs),
+            # Without -I, the project dir is searched (vLLM's hipify call passes header_include_dirs=["."])
+            include_dirs=tuple(absolute(p) for p in self.include_dirs) or (absolute(self.project_dir),),
             include=self.include,
             exclude=self.exclude,
             extensions=self.extensions,
             launch_syntax=self.launch_syntax,
             jobs=self.jobs,
             prune=self.prune,
+            maps=tuple(absolute(p) for p in self.maps),
         )
 
     def effective_jobs(self) -> int:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -139,6 +139,32 @@ class TokenMatcher:
 
     def _boundary_after(self, text: str, end: int) -> bool:
         return end == len(text) or self._nonword.match(text, end) is not None
+
+    def finditer(self, text: str) -> Iterator[tuple[int, str, str]]:
+        """``(start, key, replacement)`` of every replacement :meth:`replace` makes, in order (for reports)."""
+        candidates = self._candidates
+        if self._lead and any(key in text for key in self._lead):
+            candidates = self._candidates_with_lead
+        cursor = 0
+        for m in candidates.finditer(text):
+            start = m.start()
+            if start < cursor:
+                continue
+            run = m.group(0)
+            hit: tuple[str, str] | None = None
+            compound = self._compound.get(run)
+            if compound is not None:
+                lengths, table = compound
+                for n in lengths:
+                    value = table.get(text[start : start + n])
+                    if value is not None and self._boundary_after(text, start + n):
+                        hit = (text[start : start + n], value)
+                        break
+            if hit is None and run in self._words:
+                hit = (run, self._words[run])
+            if hit is not None:
+                yield start, hit[0], hit[1]
+                cursor = start + len(hit[0])
 
     def replace(self, text: str) -> tuple[str, int]:
         """Return the text with tokens replaced and the number of replacements."""
@@ -266,10 +292,14 @@ def _line_of(text: str, index: int) -> int:
 class PyTorchPasses(Protocol):
     """PyTorch's own pass functions (see :func:`hipify_tool.torch_adapter.load_passes`)."""
 
-    process_kernel_launches: Callable[[str, dict[str, list[str]]], str]
-    kernel_launch_continuation: re.Pattern[str]
-    hip_header_magic: Callable[[str], str]
-    replace_math_functions: Callable[[str], str]
+    @property
+    def process_kernel_launches(self) -> Callable[[str, dict[str, list[str]]], str]: ...
+    @property
+    def kernel_launch_continuation(self) -> re.Pattern[str]: ...
+    @property
+    def hip_header_magic(self) -> Callable[[str], str]: ...
+    @property
+    def replace_math_functions(self) -> Callable[[str], str]: ...
 
 
 class Translator:
@@ -286,8 +316,13 @@ class Translator:
         launch_syntax: LaunchSyntax,
         passes: Callable[[], PyTorchPasses],
         rebuild: Callable[[], Translator] | None = None,
+        custom_tokens: Mapping[str, str] | None = None,
+        custom_substrings: Sequence[tuple[str, str]] = (),
     ) -> None:
         self._tokens = TokenMatcher(token_map)
+        # A project's own mappings (--map), applied before PyTorch's tables: raw substrings, then tokens.
+        self._custom_tokens = TokenMatcher(custom_tokens) if custom_tokens else None
+        self._custom_substrings = tuple(custom_substrings)
         self._caffe2 = [
             (re.compile(r"(?<!/hip/)" + re.escape(src)) if "/hip/" in dst and "/hip/" not in src else None, src, dst)
             for src, dst in caffe2_path_map.items()
@@ -310,6 +345,10 @@ class Translator:
 
     def translate(self, text: str, rel_path: str) -> str:
         """Apply every pass except include rewriting; raises :class:`TranslationFailure`."""
+        for src, dst in self._custom_substrings:
+            text = text.replace(src, dst)
+        if self._custom_tokens is not None:
+            text, _ = self._custom_tokens.replace(text)
         text, _ = self._tokens.replace(text)
         text = self._caffe2_paths(text)
         if rel_path.endswith("CMakeLists.txt"):
@@ -370,8 +409,24 @@ class TranslationFailure(Exception):
         return (TranslationFailure, (self.problem,))
 
 
+# Comments and string literals as PyTorch's launch finder masks them (it scans character by
+# character): a block comment ends at the first '/' after a '*' (the opening '*' counts), and its
+# closing '/' may start the next comment; a '"' after a backslash or a quote does not open a string.
+_MASKED_BY_PYTORCH = re.compile(r'//[^\r\n]*|/\*[\s\S]*?(?:(?<=\*)(?=/)|\Z)|(?<![\\\'])"[\s\S]*?(?:(?<!\\)"|\Z)')
+
+
+def _code_only(text: str) -> str:
+    """The text with comments and string literals blanked out, positions kept."""
+    return _MASKED_BY_PYTORCH.sub(lambda m: "x" * len(m.group()), text)
+
+
 def _check_launches_terminate(text: str, rel_path: str) -> None:
-    """PyTorch's launch finder loops forever on a '<<<' with no later '>>>': refuse such files."""
+    """PyTorch's launch finder loops forever on a '<<<' with no later '>>>': refuse such files.
+
+    Like PyTorch, look only outside comments and string literals: a '<<<' in a comment is harmless,
+    and a '>>>' in a comment does not close a launch (PyTorch would hang on it).
+    """
+    text = _code_only(text)
     start = 0
     while (start := text.find("<<<", start)) != -1:
         end = text.find(">>>", start)
