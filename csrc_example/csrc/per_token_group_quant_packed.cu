@@ -1,0 +1,104 @@
+// Op 2: G = 128 quantization with UE8M0 scales packed for DeepGEMM: the biased exponents of
+// four consecutive groups of a row share one int32 (group g in byte g % 4), stored
+// column-major with row stride 1 and column stride S = ceil(M/4)*4.
+//
+// One 32-lane unit per (row r, word w): four slots of 8 lanes, each lane owning two 16-byte
+// vectors of its group (vectors lane and lane + 8, so warp loads cover whole sectors). The
+// four exponent bytes are combined with two xor-shuffles inside the unit.
+// Units with r >= M write the padding: zero words inside the scale storage span and zero q rows
+// M..min(rows_q, S)-1.
+#include <stdexcept>
+#include <string>
+
+#include "dispatch_utils.h"
+#include "ops.h"
+#include "portability.cuh"
+#include "quant_utils.cuh"
+
+namespace ptgq {
+namespace {
+
+constexpr int kBlock = 256;
+constexpr int kG = 128;
+constexpr int kElems = 16;                 // per lane
+constexpr int kLanesPerGroup = kG / kElems;  // 8
+constexpr int kUnit = 4 * kLanesPerGroup;    // 32 lanes per packed word
+
+template <typename In, typename Out>
+__global__ void __launch_bounds__(kBlock)
+    quant_packed_kernel(const typename In::Storage* __restrict__ input,
+                        uint8_t* __restrict__ output_q, int32_t* __restrict__ output_s, int64_t m,
+                        int64_t k, int64_t rows_q, int64_t s_stride, int64_t words_per_row,
+                        float eps, float qmin, float qmax) {
+  const int64_t tid = static_cast<int64_t>(blockIdx.x) * kBlock + threadIdx.x;
+  const int64_t unit = tid / kUnit;
+  if (unit >= s_stride * words_per_row) return;  // whole units leave together
+  const int64_t row = unit / words_per_row;
+  const int64_t word = unit - row * words_per_row;
+  const int unit_lane = static_cast<int>(threadIdx.x) % kUnit;
+  const int slot = unit_lane / kLanesPerGroup;
+  const int lane = unit_lane % kLanesPerGroup;
+  const int64_t groups_per_row = k / kG;
+  const int64_t group = word * 4 + slot;
+  const bool slot_valid = group < groups_per_row;
+  const int64_t elem = row * k + group * kG + static_cast<int64_t>(lane) * kElems;
+
+  pdl_wait_for_previous_grid();
+  if (row < m) {
+    float v[kElems];
+    if (slot_valid) {
+      load_lane_strided<In, kElems>(input + (elem - static_cast<int64_t>(lane) * kElems), lane,
+                                    kLanesPerGroup, v);
+    } else {
+#pragma unroll
+      for (int i = 0; i < kElems; ++i) v[i] = 0.0f;
+    }
+    pdl_allow_next_grid();
+    const float absmax = group_max<kLanesPerGroup>(lane_absmax<kElems>(v));
+    const float s = group_scale(absmax, eps, qmax, /*ue8m0=*/true);
+    if (slot_valid) {
+      uint32_t w[kElems / 4];
+      quantize_lane<Out, kElems>(v, s, qmin, qmax, w);
+      store_lane_strided<kElems, 8>(output_q + (elem - static_cast<int64_t>(lane) * kElems), lane,
+                                    kLanesPerGroup, w);
+    }
+    uint32_t packed = slot_valid ? ((float_bits(s) >> 23) & 0xffu) << (8 * slot) : 0u;
+    packed |= shfl_xor(packed, kLanesPerGroup, kUnit);
+    packed |= shfl_xor(packed, 2 * kLanesPerGroup, kUnit);
+    if (unit_lane == 0) output_s[word * s_stride + row] = static_cast<int32_t>(packed);
+  } else {
+    pdl_allow_next_grid();
+    if (row < rows_q && slot_valid) {
+      const uint32_t zero[kElems / 4] = {0u, 0u, 0u, 0u};
+      store_lane<kElems>(output_q + elem, zero);
+    }
+    // Storage span is m + (words_per_row - 1) * s_stride words: the last column's padding
+    // rows lie outside it.
+    if (unit_lane == 0 && word < words_per_row - 1) output_s[word * s_stride + row] = 0;
+  }
+}
+
+}  // namespace
+
+void launch_per_token_group_quant_8bit_packed(const PackedArgs& a, void* stream_ptr) {
+  const gpuStream stream = static_cast<gpuStream>(stream_ptr);
+  if (a.m == 0) return;
+  const int64_t groups_per_row = a.k / kG;
+  const int64_t words_per_row = (groups_per_row + 3) / 4;
+  const int64_t threads = a.s_stride * words_per_row * kUnit;
+  const int64_t blocks = (threads + kBlock - 1) / kBlock;
+  if (blocks > 0x7fffffffll) throw std::invalid_argument("ptg_quant: tensor too large");
+  auto* q = static_cast<uint8_t*>(a.output_q);
+  PTGQ_DISPATCH_16BIT_INPUT(a.in_dtype, In, [&] {
+    PTGQ_DISPATCH_OUTPUT(a.out_dtype, Out, [&] {
+      const auto* x = static_cast<const typename In::Storage*>(a.input);
+      launch(quant_packed_kernel<In, Out>, static_cast<unsigned>(blocks), kBlock, stream, x, q,
+             a.output_s, a.m, a.k, a.rows_q, a.s_stride, words_per_row, a.eps, a.qmin, a.qmax);
+    });
+  });
+  if (const char* err = last_launch_error()) {
+    throw std::runtime_error(std::string("ptg_quant: kernel launch failed: ") + err);
+  }
+}
+
+}  // namespace ptgq

@@ -1,0 +1,137 @@
+// Device math shared by the quantization kernels: the per-group scale and the per-element
+// quantization of the spec, written once so every path (fast, general, packed) is bit-identical.
+#pragma once
+
+#include "portability.cuh"
+
+namespace ptgq {
+
+// 2^ceil(log2 t) for a positive normal t, exactly from the bits: keep the biased exponent and
+// add one if any mantissa bit is set.
+PTGQ_D float round_up_pow2(float t) {
+  const uint32_t bits = float_bits(t);
+  uint32_t exponent = (bits >> 23) & 0xffu;
+  if (bits & 0x7fffffu) exponent += 1;
+  return bits_float(exponent << 23);
+}
+
+// Scale for a group whose largest |x| (NaNs skipped) is `absmax`.
+PTGQ_D float group_scale(float absmax, float eps, float qmax, bool ue8m0) {
+  const float a = fmaxf(eps, absmax);
+  const float s0 = a / qmax;  // IEEE division (no fast-math anywhere in this project)
+  return ue8m0 ? round_up_pow2(fmaxf(s0, 1e-10f)) : s0;
+}
+
+// Max of `v` over the aligned sub-group of `width` lanes (power of two, <= 32).
+template <int kWidth>
+PTGQ_D float group_max(float v) {
+#pragma unroll
+  for (int offset = kWidth / 2; offset > 0; offset >>= 1) v = fmaxf(v, shfl_xor(v, offset, kWidth));
+  return v;
+}
+
+PTGQ_D float group_max_dyn(float v, int width) {
+  for (int offset = width / 2; offset > 0; offset >>= 1) v = fmaxf(v, shfl_xor(v, offset, width));
+  return v;
+}
+
+// x / s clamped to [qmin, qmax]. fmaxf/fminf drop a NaN quotient, so a NaN input element
+// becomes qmin (documented non-finite behaviour; the oracle uses torch.fmax/fmin alike).
+PTGQ_D float scale_and_clamp(float x, float s, float qmin, float qmax) {
+  return fminf(fmaxf(x / s, qmin), qmax);
+}
+
+// Quantize two values into two output bytes (first value in the low byte).
+template <typename Out>
+PTGQ_D uint16_t quantize2(float x0, float x1, float s, float qmin, float qmax) {
+  return OutTraits<Out>::pack2(scale_and_clamp(x0, s, qmin, qmax), scale_and_clamp(x1, s, qmin, qmax));
+}
+
+// Vectorized lane I/O for the fast paths: a lane owns kElems consecutive elements, read with
+// 16-byte loads (pointer 16-byte aligned) and written with one store of kElems bytes.
+template <typename In, int kElems>
+PTGQ_D void load_lane(const typename In::Storage* __restrict__ p, float (&v)[kElems]) {
+  using S = typename In::Storage;
+  constexpr int kPerVec = 16 / static_cast<int>(sizeof(S));
+  static_assert(kElems % kPerVec == 0, "lane must be whole 16-byte vectors");
+  uint4 raw[kElems / kPerVec];
+#pragma unroll
+  for (int i = 0; i < kElems / kPerVec; ++i) raw[i] = reinterpret_cast<const uint4*>(p)[i];
+#pragma unroll
+  for (int i = 0; i < kElems / kPerVec; ++i) {
+    const S* e = reinterpret_cast<const S*>(&raw[i]);
+#pragma unroll
+    for (int j = 0; j < kPerVec; ++j) v[i * kPerVec + j] = In::to_float(e[j]);
+  }
+}
+
+// Strided ownership: the lane's i-th 16-byte vector is vector (lane + i * lanes) of the group,
+// so each load instruction of a warp reads whole contiguous segments (full 32-byte sectors).
+template <typename In, int kElems>
+PTGQ_D void load_lane_strided(const typename In::Storage* __restrict__ group, int lane, int lanes,
+                              float (&v)[kElems]) {
+  using S = typename In::Storage;
+  constexpr int kPerVec = 16 / static_cast<int>(sizeof(S));
+  uint4 raw[kElems / kPerVec];
+#pragma unroll
+  for (int i = 0; i < kElems / kPerVec; ++i) {
+    raw[i] = reinterpret_cast<const uint4*>(group)[lane + i * lanes];
+  }
+#pragma unroll
+  for (int i = 0; i < kElems / kPerVec; ++i) {
+    const S* e = reinterpret_cast<const S*>(&raw[i]);
+#pragma unroll
+    for (int j = 0; j < kPerVec; ++j) v[i * kPerVec + j] = In::to_float(e[j]);
+  }
+}
+
+// Store matching load_lane_strided: the output of vector i (kPerVec bytes) goes to byte offset
+// (lane + i * lanes) * kPerVec of the group.
+template <int kElems, int kPerVec>
+PTGQ_D void store_lane_strided(uint8_t* __restrict__ group, int lane, int lanes,
+                               const uint32_t (&w)[kElems / 4]) {
+  static_assert(kPerVec == 8 || kPerVec == 4, "16-bit or 32-bit input vectors");
+#pragma unroll
+  for (int i = 0; i < kElems / kPerVec; ++i) {
+    uint8_t* p = group + static_cast<int64_t>(lane + i * lanes) * kPerVec;
+    if constexpr (kPerVec == 8) {
+      *reinterpret_cast<uint2*>(p) = make_uint2(w[2 * i], w[2 * i + 1]);
+    } else {
+      *reinterpret_cast<uint32_t*>(p) = w[i];
+    }
+  }
+}
+
+template <int kElems>
+PTGQ_D void store_lane(uint8_t* __restrict__ p, const uint32_t (&w)[kElems / 4]) {
+  if constexpr (kElems == 16) {
+    *reinterpret_cast<uint4*>(p) = make_uint4(w[0], w[1], w[2], w[3]);
+  } else if constexpr (kElems == 8) {
+    *reinterpret_cast<uint2*>(p) = make_uint2(w[0], w[1]);
+  } else {
+    static_assert(kElems == 4, "lane stores are 4, 8 or 16 bytes");
+    *reinterpret_cast<uint32_t*>(p) = w[0];
+  }
+}
+
+// Quantize a lane's kElems values into kElems/4 little-endian words of output bytes.
+template <typename Out, int kElems>
+PTGQ_D void quantize_lane(const float (&v)[kElems], float s, float qmin, float qmax,
+                          uint32_t (&w)[kElems / 4]) {
+#pragma unroll
+  for (int i = 0; i < kElems / 4; ++i) {
+    const uint32_t lo = quantize2<Out>(v[4 * i], v[4 * i + 1], s, qmin, qmax);
+    const uint32_t hi = quantize2<Out>(v[4 * i + 2], v[4 * i + 3], s, qmin, qmax);
+    w[i] = lo | (hi << 16);
+  }
+}
+
+template <int kElems>
+PTGQ_D float lane_absmax(const float (&v)[kElems]) {
+  float m = 0.0f;
+#pragma unroll
+  for (int i = 0; i < kElems; ++i) m = fmaxf(m, fabsf(v[i]));  // fmaxf skips NaN
+  return m;
+}
+
+}  // namespace ptgq
