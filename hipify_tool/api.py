@@ -7,19 +7,20 @@ PyTorch's ``hipify()``, whose module-level result dict leaks between calls).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 
 from . import torch_adapter
 from .manifest import Manifest
+from .maps import load_maps
 from .materialise import locked_output_root, write_plan
 from .options import DEFAULT_EXTENSIONS, Options
 from .plan import Plan, make_plan
 from .translate import LaunchSyntax
 
-__all__ = ["plan", "run", "plan_with_options", "run_with_options", "RunResult"]
+__all__ = ["plan", "run", "plan_with_options", "run_with_options", "make_plan_for", "RunResult", "Progress"]
 
 StrPath = str | PathLike[str]
 
@@ -59,6 +60,7 @@ def _options(
     launch_syntax: LaunchSyntax,
     jobs: int | None,
     prune: bool,
+    maps: Iterable[StrPath] = (),
 ) -> Options:
     return Options(
         project_dir=Path(project_dir),
@@ -71,31 +73,44 @@ def _options(
         launch_syntax=launch_syntax,
         jobs=jobs,
         prune=prune,
+        maps=tuple(Path(m) for m in maps),
     )
 
 
-def plan_with_options(options: Options) -> Plan:
+Progress = Callable[[int, int], None]
+"""``progress(done, known)``: files translated so far, of those known so far."""
+
+
+def make_plan_for(options: Options, manifest: Manifest, progress: Progress | None = None) -> Plan:
+    """The plan for resolved ``options`` against ``manifest``, with PyTorch's tables and the run's maps.
+
+    The maps' digest joins the tables' fingerprint in the manifest key, so editing a map re-translates.
+    """
+    custom = load_maps(options.maps)
+    fingerprint = torch_adapter.tables_fingerprint()
+    if custom:
+        fingerprint += f"+map:{custom.digest}"
+    return make_plan(
+        options,
+        tables_fingerprint=fingerprint,
+        make_translator=functools.partial(torch_adapter.make_translator, options.launch_syntax, custom or None),
+        manifest=manifest,
+        progress=progress,
+    )
+
+
+def plan_with_options(options: Options, *, progress: Progress | None = None) -> Plan:
     """The plan for ``options``; reads only (the output root's manifest makes it incremental)."""
     o = options.resolved()
-    return make_plan(
-        o,
-        tables_fingerprint=torch_adapter.tables_fingerprint(),
-        make_translator=functools.partial(torch_adapter.make_translator, o.launch_syntax),
-        manifest=Manifest.load(o.output_dir),
-    )
+    return make_plan_for(o, Manifest.load(o.output_dir), progress)
 
 
-def run_with_options(options: Options) -> RunResult:
+def run_with_options(options: Options, *, progress: Progress | None = None) -> RunResult:
     """Plan and write, holding the output root's lock throughout so parallel runs cannot interleave."""
     o = options.resolved()
     with locked_output_root(o.output_dir):
         manifest = Manifest.load(o.output_dir)
-        the_plan = make_plan(
-            o,
-            tables_fingerprint=torch_adapter.tables_fingerprint(),
-            make_translator=functools.partial(torch_adapter.make_translator, o.launch_syntax),
-            manifest=manifest,
-        )
+        the_plan = make_plan_for(o, manifest, progress)
         result = write_plan(the_plan, manifest, prune=o.prune)
     return RunResult(
         plan=the_plan,
@@ -117,10 +132,14 @@ def plan(
     extensions: Iterable[str] = DEFAULT_EXTENSIONS,
     launch_syntax: LaunchSyntax = "ggl",
     jobs: int | None = None,
+    maps: Iterable[StrPath] = (),
 ) -> Plan:
     """Compute what :func:`run` would write, writing nothing."""
     return plan_with_options(
-        _options(project_dir, output_dir, sources, include_dirs, include, exclude, extensions, launch_syntax, jobs, False)
+        _options(
+            project_dir, output_dir, sources, include_dirs, include, exclude, extensions, launch_syntax, jobs, False,
+            maps,
+        )
     )
 
 
@@ -136,8 +155,12 @@ def run(
     launch_syntax: LaunchSyntax = "ggl",
     jobs: int | None = None,
     prune: bool = False,
+    maps: Iterable[StrPath] = (),
 ) -> RunResult:
     """Translate ``sources`` (or every matching file) from ``project_dir`` into ``output_dir``."""
     return run_with_options(
-        _options(project_dir, output_dir, sources, include_dirs, include, exclude, extensions, launch_syntax, jobs, prune)
+        _options(
+            project_dir, output_dir, sources, include_dirs, include, exclude, extensions, launch_syntax, jobs, prune,
+            maps,
+        )
     )

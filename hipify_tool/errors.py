@@ -23,6 +23,7 @@ __all__ = [
     "PlanConflict",
     "EnvironmentProblem",
     "FileProblem",
+    "CheckFailed",
 ]
 
 
@@ -78,3 +79,9 @@ class EnvironmentProblem(HipifyToolError):
     """Something outside the inputs is wrong: PyTorch missing, lock held, disk write failed."""
 
     exit_code = 5
+
+
+class CheckFailed(HipifyToolError):
+    """``--strict`` found CUDA names left after translation, or ``check`` found a stale committed tree."""
+
+    exit_code = 6

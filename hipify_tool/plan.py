@@ -180,8 +180,10 @@ class _Planner:
         manifest: Manifest,
         tables_fingerprint: str,
         make_translator: Callable[[], Translator],
+        progress: Callable[[int, int], None] | None = None,
     ) -> None:
         self.o = options
+        self._progress = progress
         self.manifest = manifest
         self.key = options_key(options, tables_fingerprint)
         self._make_translator = make_translator
@@ -309,15 +311,20 @@ class _Planner:
             from multiprocessing import get_context
 
             chunks = [items[i :: jobs * 2] for i in range(jobs * 2)]
-            with ProcessPoolExecutor(jobs, mp_context=get_context("fork")) as pool:
-                chunk_results = list(pool.map(_translate_chunk, [translator] * len(chunks), chunks))
             by_rel: dict[str, str | TranslationFailure] = {}
-            for chunk, results in zip(chunks, chunk_results):
-                for (rel, _), result in zip(chunk, results):
-                    by_rel[rel] = result
+            with ProcessPoolExecutor(jobs, mp_context=get_context("fork")) as pool:
+                for chunk, results in zip(chunks, pool.map(_translate_chunk, [translator] * len(chunks), chunks)):
+                    for (rel, _), result in zip(chunk, results):
+                        by_rel[rel] = result
+                    self._report(len(by_rel), len(items))
             results_in_order = [by_rel[rel] for rel, _ in items]
-        else:
+        elif self._progress is None:
             results_in_order = _translate_chunk(translator, items)
+        else:
+            results_in_order = []
+            for i in range(0, len(items), 32):
+                results_in_order += _translate_chunk(translator, items[i : i + 32])
+                self._report(len(results_in_order), len(items))
         for w, result in zip(todo, results_in_order):
             if isinstance(result, TranslationFailure):
                 self.translation_problems.append(result.problem)
@@ -325,6 +332,11 @@ class _Planner:
             else:
                 w.step1 = result
         self.translated_count += len(todo)
+
+    def _report(self, done: int, batch: int) -> None:
+        """Progress for front ends: files translated so far, of those known so far (headers add more)."""
+        if self._progress is not None:
+            self._progress(self.translated_count + done, self.translated_count + batch)
 
     def _sites(self, w: _Work) -> list[IncludeSite]:
         if w.reused is not None and w.step1 is None:
@@ -519,8 +531,12 @@ def make_plan(
     tables_fingerprint: str,
     make_translator: Callable[[], Translator],
     manifest: Manifest | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Plan:
-    """Compute the complete plan. ``options`` must be :meth:`Options.resolved`."""
+    """Compute the complete plan. ``options`` must be :meth:`Options.resolved`.
+
+    ``progress(done, known)`` is called as files are translated (the plan itself stays silent).
+    """
     o = options
     if not o.project_dir.is_dir():
         raise UsageError(f"{o.project_dir}: project dir does not exist or is not a directory")
@@ -534,7 +550,7 @@ def make_plan(
             raise UsageError(f"{d}: include dir does not exist")
         if not _is_within(str(d), project):
             raise UsageError(f"{d}: include dir is outside the project dir {project}")
-    planner = _Planner(o, manifest or Manifest({}), tables_fingerprint, make_translator)
+    planner = _Planner(o, manifest or Manifest({}), tables_fingerprint, make_translator, progress)
     inputs = planner.discover()
     if not inputs and not planner.problems:
         raise UsageError(f"{project}: no input files (give sources or patterns, or check --extension)")

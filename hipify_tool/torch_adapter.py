@@ -18,10 +18,13 @@ import sys
 import types
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .errors import EnvironmentProblem
 from .translate import LaunchSyntax, Translator
+
+if TYPE_CHECKING:
+    from .maps import CustomMap
 
 __all__ = [
     "HipifyTables",
@@ -31,6 +34,7 @@ __all__ = [
     "load_passes",
     "tables_fingerprint",
     "make_translator",
+    "unsupported_markers",
 ]
 
 _PRIVATE_PACKAGE = "hipify_tool._torch_hipify"
@@ -107,6 +111,22 @@ def load_tables() -> HipifyTables:
     )
 
 
+@functools.cache
+def unsupported_markers() -> frozenset[str] | None:
+    """CUDA names PyTorch's tables mark ``HIP_UNSUPPORTED``; ``None`` when the tables carry no markers.
+
+    Tables before hipify 2.0 held ``(hip_name, CONV_..., API_..., [HIP_UNSUPPORTED])`` tuples; hipify
+    2.0 (torch 2.13 included) keeps only the names, so there is nothing to read. PyTorch's own
+    "unsupported calls" statistic is never filled in, so it is not used.
+    """
+    mappings = _load("cuda_to_hip_mappings")
+    tagged = [(src, v) for table in mappings.CUDA_TO_HIP_MAPPINGS for src, v in table.items() if isinstance(v, tuple)]
+    if not tagged:
+        return None
+    marker = getattr(_load("constants"), "HIP_UNSUPPORTED", object())
+    return frozenset(src for src, value in tagged if marker in value[1:])
+
+
 @dataclass(frozen=True)
 class HipifyPasses:
     """PyTorch's text passes, called as they are."""
@@ -163,13 +183,19 @@ def load_passes() -> HipifyPasses:
     )
 
 
-def make_translator(launch_syntax: LaunchSyntax) -> Translator:
-    """A translator wired to PyTorch's tables and (lazily) its launch rewriter."""
+def make_translator(launch_syntax: LaunchSyntax, custom: CustomMap | None = None) -> Translator:
+    """A translator wired to PyTorch's tables and (lazily) its launch rewriter.
+
+    ``custom`` (the run's ``--map`` files) is applied before PyTorch's tables; it is ours, not PyTorch's,
+    and travels to worker processes inside the rebuild recipe.
+    """
     tables = load_tables()
     return Translator(
         token_map=tables.token_map,
         caffe2_path_map=tables.caffe2_path_map,
         launch_syntax=launch_syntax,
         passes=load_passes,
-        rebuild=functools.partial(make_translator, launch_syntax),
+        rebuild=functools.partial(make_translator, launch_syntax, custom),
+        custom_tokens=custom.tokens if custom else None,
+        custom_substrings=custom.substrings if custom else (),
     )
