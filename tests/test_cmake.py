@@ -173,6 +173,18 @@ def test_build_planned_names_are_written_names(sample: Project) -> None:
     assert is_noop(sample.build()), "a second build must do nothing"
 
 
+def test_project_configuration_file_is_ignored(sample: Project) -> None:
+    """A [tool.hipify-tool] table in the project must not change what hipify_sources() plans or writes."""
+    # where the tool, run from the build dir, would find it
+    (sample.build_dir.parent / "pyproject.toml").write_text(
+        '[tool.hipify-tool]\nextensions = [".h"]\ninclude-dirs = []\n'
+    )
+    sample.configure()
+    sample.build()
+    assert "hipLaunchKernelGGL" in (sample.out / "fooHIP.hip").read_text()
+    assert sample.written() == set(EXPECTED_OUTPUTS) | EXPECTED_HEADERS
+
+
 @pytest.mark.slow
 def test_source_touch_and_edit(sample: Project) -> None:
     sample.build()

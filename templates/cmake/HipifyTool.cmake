@@ -120,7 +120,9 @@ function(hipify_sources out_var)
   list(JOIN sources "\n" text)
   _hipify_tool_write_if_changed("${sources_file}" "${text}\n")
 
-  set(options -p "${project_dir}" -o "${output_dir}" --launch-syntax "${arg_LAUNCH_SYNTAX}")
+  # --no-config: every option comes from this call, never from a [tool.hipify-tool] table that
+  # happens to sit in the project (it could change the sources or the outputs behind CMake's back).
+  set(options --no-config -p "${project_dir}" -o "${output_dir}" --launch-syntax "${arg_LAUNCH_SYNTAX}")
   foreach(dir IN LISTS include_dirs)
     list(APPEND options -I "${dir}")
   endforeach()
