@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -53,10 +54,16 @@ def test_installed_package_and_cmake_prefix_entry_point(tmp_path: Path) -> None:
     ):
         assert f"hipify_tool/cmake/{name}" in names
 
-    # --system-site-packages: click, pathspec, torch and scikit-build-core come from this interpreter.
+    # click, pathspec, torch and scikit-build-core come from this interpreter's site-packages, listed
+    # in a .pth file rather than with --system-site-packages: a plain path line does not run that
+    # directory's own .pth files, so an editable install of hipify-tool there (the README's test
+    # command makes one) cannot shadow the wheel under test.
     venv = tmp_path / "venv"
-    _run(sys.executable, "-m", "venv", "--system-site-packages", venv, cwd=tmp_path)
+    _run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
     python = venv / "bin" / "python"
+    venv_site = Path(_run(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", cwd=tmp_path).strip())
+    base_dirs = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
+    (venv_site / "base_site_packages.pth").write_text("".join(f"{d}\n" for d in sorted(base_dirs)))
     _run(python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", wheel, cwd=tmp_path)
     cmake_dir = Path(_run(venv / "bin" / "hipify-tool", "--cmake-dir", cwd=tmp_path).strip())
     site = Path(_run(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", cwd=tmp_path).strip())
