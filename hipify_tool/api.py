@@ -7,7 +7,7 @@ PyTorch's ``hipify()``, whose module-level result dict leaks between calls).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -17,7 +17,7 @@ from .manifest import Manifest
 from .maps import load_maps
 from .materialise import locked_output_root, write_plan
 from .options import DEFAULT_EXTENSIONS, Options
-from .plan import Plan, make_plan
+from .plan import Plan, check_options, discover_inputs, make_plan
 from .translate import LaunchSyntax
 
 __all__ = ["plan", "run", "plan_with_options", "run_with_options", "make_plan_for", "RunResult", "Progress"]
@@ -81,7 +81,9 @@ Progress = Callable[[int, int], None]
 """``progress(done, known)``: files translated so far, of those known so far."""
 
 
-def make_plan_for(options: Options, manifest: Manifest, progress: Progress | None = None) -> Plan:
+def make_plan_for(
+    options: Options, manifest: Manifest, progress: Progress | None = None, inputs: Sequence[str] | None = None
+) -> Plan:
     """The plan for resolved ``options`` against ``manifest``, with PyTorch's tables and the run's maps.
 
     The maps' digest joins the tables' fingerprint in the manifest key, so editing a map re-translates.
@@ -96,6 +98,7 @@ def make_plan_for(options: Options, manifest: Manifest, progress: Progress | Non
         make_translator=functools.partial(torch_adapter.make_translator, options.launch_syntax, custom or None),
         manifest=manifest,
         progress=progress,
+        inputs=inputs,
     )
 
 
@@ -108,9 +111,11 @@ def plan_with_options(options: Options, *, progress: Progress | None = None) -> 
 def run_with_options(options: Options, *, progress: Progress | None = None) -> RunResult:
     """Plan and write, holding the output root's lock throughout so parallel runs cannot interleave."""
     o = options.resolved()
+    check_options(o)  # a rejected run must not even create the output root
+    inputs = discover_inputs(o)
     with locked_output_root(o.output_dir):
         manifest = Manifest.load(o.output_dir)
-        the_plan = make_plan_for(o, manifest, progress)
+        the_plan = make_plan_for(o, manifest, progress, inputs)
         result = write_plan(the_plan, manifest, prune=o.prune)
     return RunResult(
         plan=the_plan,

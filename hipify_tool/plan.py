@@ -34,7 +34,7 @@ from .translate import (
     rewrite_includes,
 )
 
-__all__ = ["Plan", "PlannedFile", "make_plan", "hip_path", "options_key"]
+__all__ = ["Plan", "PlannedFile", "make_plan", "check_options", "discover_inputs", "hip_path", "options_key"]
 
 
 def hip_path(rel: str) -> str:
@@ -197,7 +197,6 @@ class _Planner:
         self.include_dirs = ["" if d == "." else d for d in self.include_dirs]
         self.work: dict[str, _Work] = {}
         self.warnings: list[str] = []
-        self.problems: list[FileProblem] = []
         self.translation_problems: list[FileProblem] = []
         self._isfile: dict[str, bool] = {}
         self.translated_count = 0
@@ -209,64 +208,8 @@ class _Planner:
             self._translator = self._make_translator()
         return self._translator
 
-    def _rel(self, path: Path) -> str:
-        return os.path.relpath(path, self.project).replace(os.sep, "/")
-
     def is_translated(self, rel: str) -> bool:
         return rel.endswith(tuple(self.o.extensions))
-
-    def discover(self) -> list[str]:
-        """The inputs: explicit sources in order, then pattern (or default) selections, sorted."""
-        inputs: list[str] = []
-        seen: set[str] = set()
-        output = str(self.o.output_dir)
-        for src in self.o.sources:
-            s = str(src)
-            if not _is_within(s, self.project):
-                self.problems.append(FileProblem(s, f"is outside the project dir {self.project}"))
-                continue
-            if _is_within(s, output):
-                self.problems.append(FileProblem(s, f"is inside the output dir {output}"))
-                continue
-            if not src.is_file():
-                raise UsageError(f"{s}: no such file")
-            rel = self._rel(src)
-            if rel not in seen:
-                seen.add(rel)
-                inputs.append(rel)
-        if self.o.sources and not (self.o.include or self.o.exclude):
-            return inputs
-        for rel in self._walk():
-            if rel not in seen:
-                seen.add(rel)
-                inputs.append(rel)
-        return inputs
-
-    def _walk(self) -> list[str]:
-        include = _pathspec(self.o.include) if self.o.include else None
-        exclude = _pathspec(self.o.exclude) if self.o.exclude else None
-        extensions = tuple(self.o.extensions)
-        output = str(self.o.output_dir)
-        found: list[str] = []
-        for dirpath, dirnames, filenames in os.walk(self.project):
-            dirnames[:] = sorted(
-                d
-                for d in dirnames
-                if not d.startswith(".")
-                and not _is_within(os.path.join(dirpath, d), output)
-                and not os.path.exists(os.path.join(dirpath, d, "CMakeCache.txt"))
-            )
-            reldir = os.path.relpath(dirpath, self.project).replace(os.sep, "/")
-            for name in filenames:
-                if not name.endswith(extensions):
-                    continue
-                rel = name if reldir == "." else f"{reldir}/{name}"
-                if include is not None and not include.match_file(rel):
-                    continue
-                if exclude is not None and exclude.match_file(rel):
-                    continue
-                found.append(rel)
-        return sorted(found)
 
     # -- reading and translating ----------------------------------------------------------------
 
@@ -488,7 +431,7 @@ class _Planner:
         return st.st_size == entry.output_size and st.st_mtime_ns == entry.output_mtime_ns
 
     def _check_conflicts(self, planned: dict[str, PlannedFile]) -> None:
-        problems = list(self.problems)
+        problems: list[FileProblem] = []
         by_output: dict[str, list[str]] = {}
         for f in planned.values():
             by_output.setdefault(f.output, []).append(f.source)
@@ -525,19 +468,11 @@ def _pathspec(patterns: Sequence[str]):  # type: ignore[no-untyped-def]
     return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
-def make_plan(
-    options: Options,
-    *,
-    tables_fingerprint: str,
-    make_translator: Callable[[], Translator],
-    manifest: Manifest | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> Plan:
-    """Compute the complete plan. ``options`` must be :meth:`Options.resolved`.
+def check_options(o: Options) -> None:
+    """Reject bad paths before anything touches the disk (a run locks the output root after this).
 
-    ``progress(done, known)`` is called as files are translated (the plan itself stays silent).
+    ``o`` must be :meth:`Options.resolved`.
     """
-    o = options
     if not o.project_dir.is_dir():
         raise UsageError(f"{o.project_dir}: project dir does not exist or is not a directory")
     project, output = str(o.project_dir), str(o.output_dir)
@@ -550,9 +485,82 @@ def make_plan(
             raise UsageError(f"{d}: include dir does not exist")
         if not _is_within(str(d), project):
             raise UsageError(f"{d}: include dir is outside the project dir {project}")
-    planner = _Planner(o, manifest or Manifest({}), tables_fingerprint, make_translator, progress)
-    inputs = planner.discover()
-    if not inputs and not planner.problems:
+    problems: list[FileProblem] = []
+    for src in o.sources:
+        s = str(src)
+        if not _is_within(s, project):
+            problems.append(FileProblem(s, f"is outside the project dir {project}"))
+        elif _is_within(s, output):
+            problems.append(FileProblem(s, f"is inside the output dir {output}"))
+        elif not src.is_file():
+            raise UsageError(f"{s}: no such file")
+    if problems:
+        raise PlanConflict(problems)
+
+
+def discover_inputs(o: Options) -> tuple[str, ...]:
+    """The inputs: explicit sources in order, then pattern (or default) selections, sorted.
+
+    Reads the project only, so a run can do it before locking the output root. ``o`` must be
+    :meth:`Options.resolved` and pass :func:`check_options`.
+    """
+    project = str(o.project_dir)
+    inputs: dict[str, None] = {}
+    for src in o.sources:
+        inputs.setdefault(os.path.relpath(src, project).replace(os.sep, "/"))
+    if not o.sources or o.include or o.exclude:
+        for rel in _walk(o):
+            inputs.setdefault(rel)
+    if not inputs:
         raise UsageError(f"{project}: no input files (give sources or patterns, or check --extension)")
-    planner.collect(inputs)
-    return planner.finish(inputs)
+    return tuple(inputs)
+
+
+def _walk(o: Options) -> list[str]:
+    include = _pathspec(o.include) if o.include else None
+    exclude = _pathspec(o.exclude) if o.exclude else None
+    extensions = tuple(o.extensions)
+    project, output = str(o.project_dir), str(o.output_dir)
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(project):
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if not d.startswith(".")
+            and not _is_within(os.path.join(dirpath, d), output)
+            and not os.path.exists(os.path.join(dirpath, d, "CMakeCache.txt"))
+        )
+        reldir = os.path.relpath(dirpath, project).replace(os.sep, "/")
+        for name in filenames:
+            if not name.endswith(extensions):
+                continue
+            rel = name if reldir == "." else f"{reldir}/{name}"
+            if include is not None and not include.match_file(rel):
+                continue
+            if exclude is not None and exclude.match_file(rel):
+                continue
+            found.append(rel)
+    return sorted(found)
+
+
+def make_plan(
+    options: Options,
+    *,
+    tables_fingerprint: str,
+    make_translator: Callable[[], Translator],
+    manifest: Manifest | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    inputs: Sequence[str] | None = None,
+) -> Plan:
+    """Compute the complete plan. ``options`` must be :meth:`Options.resolved`.
+
+    ``inputs`` are :func:`discover_inputs`'s result when the caller already has it.
+    ``progress(done, known)`` is called as files are translated (the plan itself stays silent).
+    """
+    o = options
+    if inputs is None:
+        check_options(o)
+        inputs = discover_inputs(o)
+    planner = _Planner(o, manifest or Manifest({}), tables_fingerprint, make_translator, progress)
+    planner.collect(list(inputs))
+    return planner.finish(list(inputs))

@@ -130,13 +130,14 @@ def test_usage_errors_exit_2(case: str, needle: str, tmp_path: Path) -> None:
         "no-inputs": ["run", "-p", empty, "-o", tmp_path / "o"],
         "output-is-project": ["run", "-p", p, "-o", p, p / "a.cu"],
     }[case]
+    before = sorted(tmp_path.rglob("*"))
     proc = run_cli(*args)
+    assert sorted(tmp_path.rglob("*")) == before  # a rejected run creates nothing, not even a lock file
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     _no_traceback(proc)
     assert proc.stdout == ""
     assert len(proc.stderr.splitlines()) == 1, proc.stderr  # one line per problem
     assert needle in proc.stderr
-    assert not (tmp_path / "o").exists() or read_tree(tmp_path / "o") == {}
 
 
 def test_translation_collision_and_write_errors_exit_codes(tmp_path: Path) -> None:
