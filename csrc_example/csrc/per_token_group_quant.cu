@@ -8,7 +8,9 @@
 //   * general: any G dividing K, any alignment. A power-of-two number of lanes (<= 32) strides
 //              over the group with scalar loads, reduces, then re-reads (cache-resident) and
 //              quantizes.
-// Both call the same scale/quantize helpers, so they are bit-identical.
+// Both call the same scale/quantize helpers, so they are bit-identical. The fast kernel divides
+// 16-bit input through the group's reciprocal where an exhaustive check proves the bytes equal
+// to those of IEEE division (quant_utils.cuh, div_by_rcp); everything else divides.
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -43,7 +45,7 @@ __global__ void __launch_bounds__(kBlock)
     quant_fast_kernel(const typename In::Storage* __restrict__ input, uint8_t* __restrict__ output_q,
                       float* __restrict__ output_s, int64_t num_groups, int64_t groups_per_row,
                       int64_t s_row_stride, int64_t s_group_stride, float eps, float qmin,
-                      float qmax, bool ue8m0) {
+                      float qmax, bool ue8m0, bool allow_rcp) {
   constexpr int kElems = kLaneBytes / static_cast<int>(sizeof(typename In::Storage));
   constexpr int kLanes = kG / kElems;
   constexpr int kPerVec = 16 / static_cast<int>(sizeof(typename In::Storage));
@@ -80,7 +82,7 @@ __global__ void __launch_bounds__(kBlock)
     const float absmax = group_max<kLanes>(lane_absmax<kElems>(v[u]));
     const float s = group_scale(absmax, eps, qmax, ue8m0);
     uint32_t w[kElems / 4];
-    quantize_lane<Out, kElems>(v[u], s, qmin, qmax, w);
+    quantize_lane_auto<Out, kElems>(v[u], absmax, s, eps, qmin, qmax, allow_rcp, w);
     if constexpr (kStrided) {
       store_lane_strided<kElems, kPerVec>(output_q + g * kG, lane, kLanes, w);
     } else {
@@ -133,6 +135,23 @@ int fast_variant() {
   return env;
 }
 
+// PTGQ_DIVIDE=1 turns the reciprocal path off (every element divides): for re-measuring the
+// division baseline. Results are identical either way.
+bool rcp_disabled() {
+  static const bool env = [] {
+    const char* v = std::getenv("PTGQ_DIVIDE");
+    return v != nullptr && std::atoi(v) != 0;
+  }();
+  return env;
+}
+
+// The reciprocal path is allowed where the exhaustive check covers it (see quant_utils.cuh).
+template <typename In>
+bool allow_rcp(const QuantArgs& a) {
+  return sizeof(typename In::Storage) == 2 && rcp_bounds_checked(a.out_dtype, a.qmin, a.qmax) &&
+         !rcp_disabled();
+}
+
 unsigned blocks_for(int64_t threads) {
   const int64_t blocks = (threads + kBlock - 1) / kBlock;
   if (blocks > 0x7fffffffll) throw std::invalid_argument("ptg_quant: tensor too large");
@@ -148,7 +167,7 @@ void launch_fast_variant(const QuantArgs& a, gpuStream stream, int64_t num_group
   launch(quant_fast_kernel<In, Out, kG, kLaneBytes, kStrided, kUnroll>, blocks_for(blocks * kBlock), kBlock,
          stream, static_cast<const typename In::Storage*>(a.input),
          static_cast<uint8_t*>(a.output_q), a.output_s, num_groups, groups_per_row,
-         a.s_row_stride, a.s_group_stride, a.eps, a.qmin, a.qmax, a.scale_ue8m0);
+         a.s_row_stride, a.s_group_stride, a.eps, a.qmin, a.qmax, a.scale_ue8m0, allow_rcp<In>(a));
 }
 
 template <typename In, typename Out, int kG>

@@ -7,6 +7,7 @@
 // four exponent bytes are combined with two xor-shuffles inside the unit.
 // Units with r >= M write the padding: zero words inside the scale storage span and zero q rows
 // M..min(rows_q, S)-1.
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
@@ -29,7 +30,7 @@ __global__ void __launch_bounds__(kBlock)
     quant_packed_kernel(const typename In::Storage* __restrict__ input,
                         uint8_t* __restrict__ output_q, int32_t* __restrict__ output_s, int64_t m,
                         int64_t k, int64_t rows_q, int64_t s_stride, int64_t words_per_row,
-                        float eps, float qmin, float qmax) {
+                        float eps, float qmin, float qmax, bool allow_rcp) {
   const int64_t tid = static_cast<int64_t>(blockIdx.x) * kBlock + threadIdx.x;
   const int64_t unit = tid / kUnit;
   if (unit >= s_stride * words_per_row) return;  // whole units leave together
@@ -58,7 +59,7 @@ __global__ void __launch_bounds__(kBlock)
     const float s = group_scale(absmax, eps, qmax, /*ue8m0=*/true);
     if (slot_valid) {
       uint32_t w[kElems / 4];
-      quantize_lane<Out, kElems>(v, s, qmin, qmax, w);
+      quantize_lane_auto<Out, kElems>(v, absmax, s, eps, qmin, qmax, allow_rcp, w);
       store_lane_strided<kElems, 8>(output_q + (elem - static_cast<int64_t>(lane) * kElems), lane,
                                     kLanesPerGroup, w);
     }
@@ -78,6 +79,15 @@ __global__ void __launch_bounds__(kBlock)
   }
 }
 
+// PTGQ_DIVIDE=1: divide every element (re-measuring the baseline; identical results).
+bool rcp_disabled_packed() {
+  static const bool env = [] {
+    const char* v = std::getenv("PTGQ_DIVIDE");
+    return v != nullptr && std::atoi(v) != 0;
+  }();
+  return env;
+}
+
 }  // namespace
 
 void launch_per_token_group_quant_8bit_packed(const PackedArgs& a, void* stream_ptr) {
@@ -93,7 +103,8 @@ void launch_per_token_group_quant_8bit_packed(const PackedArgs& a, void* stream_
     PTGQ_DISPATCH_OUTPUT(a.out_dtype, Out, [&] {
       const auto* x = static_cast<const typename In::Storage*>(a.input);
       launch(quant_packed_kernel<In, Out>, static_cast<unsigned>(blocks), kBlock, stream, x, q,
-             a.output_s, a.m, a.k, a.rows_q, a.s_stride, words_per_row, a.eps, a.qmin, a.qmax);
+             a.output_s, a.m, a.k, a.rows_q, a.s_stride, words_per_row, a.eps, a.qmin, a.qmax,
+             rcp_bounds_checked(a.out_dtype, a.qmin, a.qmax) && !rcp_disabled_packed());
     });
   });
   if (const char* err = last_launch_error()) {

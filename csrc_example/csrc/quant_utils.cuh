@@ -2,6 +2,7 @@
 // quantization of the spec, written once so every path (fast, general, packed) is bit-identical.
 #pragma once
 
+#include "ops.h"
 #include "portability.cuh"
 
 namespace ptgq {
@@ -35,16 +36,58 @@ PTGQ_D float group_max_dyn(float v, int width) {
   return v;
 }
 
-// x / s clamped to [qmin, qmax]. fmaxf/fminf drop a NaN quotient, so a NaN input element
+// Clamp a quotient to [qmin, qmax]. fmaxf/fminf drop a NaN quotient, so a NaN input element
 // becomes qmin (documented non-finite behaviour; the oracle uses torch.fmax/fmin alike).
+PTGQ_D float clamp_q(float q, float qmin, float qmax) { return fminf(fmaxf(q, qmin), qmax); }
+
+// x / s clamped to [qmin, qmax], with IEEE division.
 PTGQ_D float scale_and_clamp(float x, float s, float qmin, float qmax) {
-  return fminf(fmaxf(x / s, qmin), qmax);
+  return clamp_q(x / s, qmin, qmax);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Division by the group's scale through its reciprocal (the fast path for 16-bit input).
+// With r = RN(1/s) (one IEEE division per lane and group): q0 = RN(x*r), t = q0*s - x (exact,
+// fma), q = RN(q0 - t*r): Markstein's correction step, written with t = -(x - q0*s) so that
+// x = -0 gives -0 (with rem = fma(-q0, s, x) it gives +0: +0 + -0 rounds to +0).
+// This is NOT always the correctly rounded fp32 quotient (bf16 input: ~0.2 % of the pairs
+// below differ by one fp32 ulp), and is used only where the 8-bit result is proven identical:
+// tests/reference/test_division_exhaustive.py checks on the GPU, for fp16 and bf16, every
+// positive finite 16-bit absmax admitted by rcp_domain(), every 16-bit x with |x| <= absmax,
+// both scale modes, and each (format, qmin, qmax) admitted by rcp_bounds_checked(), that the
+// kernels' quantize_lane_rcp and quantize_lane give the same bytes. Outside that domain (fp32
+// input, other bounds, absmax < eps, tiny or non-finite absmax) the kernels divide.
+// Plain IEEE operations (fmaf is a fused multiply-add on CUDA and HIP alike; x * r has no add
+// to contract with), so the same on both vendors.
+// ---------------------------------------------------------------------------------------------
+PTGQ_D float div_by_rcp(float x, float s, float r) {
+  const float q0 = x * r;
+  const float t = fmaf(q0, s, -x);
+  return fmaf(-t, r, q0);
+}
+
+// Smallest absmax for which the reciprocal path is used: far above the fp32 range where
+// 1/s would overflow (s = absmax / qmax < 2^-128), far below any eps in use (1e-10 ~ 2^-33).
+constexpr float kRcpMinAbsmax = 0x1p-100f;
+
+// Whether a group with this absmax (max |x| of 16-bit values, NaNs skipped) takes the reciprocal
+// path: then a = absmax is itself a 16-bit value and s depends on absmax and qmax alone, which is
+// the domain checked exhaustively. False for NaN eps/absmax and for inf.
+PTGQ_D bool rcp_domain(float absmax, float eps) {
+  return absmax >= eps && absmax >= kRcpMinAbsmax && absmax <= 3.40282346638528859811704183484516925e+38f;
 }
 
 // Quantize two values into two output bytes (first value in the low byte).
 template <typename Out>
 PTGQ_D uint16_t quantize2(float x0, float x1, float s, float qmin, float qmax) {
   return OutTraits<Out>::pack2(scale_and_clamp(x0, s, qmin, qmax), scale_and_clamp(x1, s, qmin, qmax));
+}
+
+// Same through the reciprocal r = 1.0f / s (see div_by_rcp for when this is exact).
+template <typename Out>
+PTGQ_D uint16_t quantize2_rcp(float x0, float x1, float s, float r, float qmin, float qmax) {
+  return OutTraits<Out>::pack2(clamp_q(div_by_rcp(x0, s, r), qmin, qmax),
+                               clamp_q(div_by_rcp(x1, s, r), qmin, qmax));
 }
 
 // Vectorized lane I/O for the fast paths: a lane owns kElems consecutive elements, read with
@@ -123,6 +166,43 @@ PTGQ_D void quantize_lane(const float (&v)[kElems], float s, float qmin, float q
     const uint32_t lo = quantize2<Out>(v[4 * i], v[4 * i + 1], s, qmin, qmax);
     const uint32_t hi = quantize2<Out>(v[4 * i + 2], v[4 * i + 3], s, qmin, qmax);
     w[i] = lo | (hi << 16);
+  }
+}
+
+template <typename Out, int kElems>
+PTGQ_D void quantize_lane_rcp(const float (&v)[kElems], float s, float qmin, float qmax,
+                              uint32_t (&w)[kElems / 4]) {
+  const float r = 1.0f / s;  // IEEE division, once per lane and group
+#pragma unroll
+  for (int i = 0; i < kElems / 4; ++i) {
+    const uint32_t lo = quantize2_rcp<Out>(v[4 * i], v[4 * i + 1], s, r, qmin, qmax);
+    const uint32_t hi = quantize2_rcp<Out>(v[4 * i + 2], v[4 * i + 3], s, r, qmin, qmax);
+    w[i] = lo | (hi << 16);
+  }
+}
+
+// The fast paths' quantization of one lane: through the reciprocal where that is proven to give
+// the same bytes as division (`allow_rcp`: 16-bit input and checked bounds, decided on the host;
+// the group's absmax in rcp_domain), else dividing. The condition is uniform over the group.
+template <typename Out, int kElems>
+PTGQ_D void quantize_lane_auto(const float (&v)[kElems], float absmax, float s, float eps,
+                               float qmin, float qmax, bool allow_rcp, uint32_t (&w)[kElems / 4]) {
+  if (allow_rcp && rcp_domain(absmax, eps)) {
+    quantize_lane_rcp<Out, kElems>(v, s, qmin, qmax, w);
+  } else {
+    quantize_lane<Out, kElems>(v, s, qmin, qmax, w);
+  }
+}
+
+// Host side: the (output format, qmin, qmax) combinations the exhaustive check covers (the
+// wrappers' bounds).
+inline bool rcp_bounds_checked(DType out, float qmin, float qmax) {
+  switch (out) {
+    case DType::kFloat8E4M3FN: return qmin == -448.0f && qmax == 448.0f;
+    case DType::kFloat8E4M3FNUZ:
+      return (qmin == -240.0f && qmax == 240.0f) || (qmin == -224.0f && qmax == 224.0f);
+    case DType::kInt8: return qmin == -128.0f && qmax == 127.0f;
+    default: return false;
   }
 }
 

@@ -1,17 +1,277 @@
-"""Helpers for the ROCm checks: translate csrc_example with hipify, find CUDA identifiers left
-in code that a ROCm compile takes, and compile with clang++-19."""
+"""Helpers for the ROCm checks of csrc_example/ on a machine without an AMD GPU.
+
+* translate(): hipify-tool's CLI on the sources the ROCm build compiles, exactly as an outside
+  project (and csrc_example's own hipify_sources() call) runs it; no fallback.
+* cuda_identifiers(): CUDA names left in code that a ROCm compile takes.
+* the AMD toolchain: clang++-19 and Debian's HIP headers and device bitcode, a CMake that can
+  enable_language(HIP), gfx942 bitcode, and the device code inside a compiled HIP object.
+"""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["active_text", "cuda_identifiers", "translate"]
+import pytest
 
-GPU_SOURCES = ["per_token_group_quant.cu", "per_token_group_quant_packed.cu"]
+__all__ = [
+    "APT_PACKAGES",
+    "CLANGXX",
+    "CSRC",
+    "EXAMPLE",
+    "GPU_SOURCES",
+    "HOST_SOURCES",
+    "ROCM_SOURCES",
+    "TranslationError",
+    "active_text",
+    "bitcode_with_gfx942",
+    "cuda_identifiers",
+    "device_code",
+    "hip_cmake",
+    "missing_amd_tools",
+    "require",
+    "tool_env",
+    "translate",
+    "translated_files",
+    "tree_leftovers",
+]
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "csrc_example"
+CSRC = EXAMPLE / "csrc"
+
+
+def _cmake_sources(var: str) -> list[str]:
+    """The files csrc_example/CMakeLists.txt lists in set(<var> "${PTGQ_SRC}/..." ...)."""
+    text = (EXAMPLE / "CMakeLists.txt").read_text(encoding="utf-8")
+    m = re.search(rf"^set\(\s*{var}\s+([^)]*)\)", text, flags=re.M)
+    if m is None:
+        raise RuntimeError(f"csrc_example/CMakeLists.txt sets no {var}")
+    names = re.findall(r'"\$\{PTGQ_SRC\}/([^"]+)"', m.group(1))
+    if not names:
+        raise RuntimeError(f"csrc_example/CMakeLists.txt: {var} lists no ${{PTGQ_SRC}}/ file")
+    return names
+
+
+# What the ROCm branch of csrc_example/CMakeLists.txt gives hipify_sources(), in that order.
+GPU_SOURCES = _cmake_sources("PTGQ_GPU_SOURCES")
+HOST_SOURCES = _cmake_sources("PTGQ_HOST_SOURCES")
+ROCM_SOURCES = GPU_SOURCES + HOST_SOURCES
+
+
+# --- translation ------------------------------------------------------------------------------
+
+
+class TranslationError(RuntimeError):
+    """hipify-tool failed or did not produce one output per source."""
+
+
+def tool_env() -> dict[str, str]:
+    """Environment for `python -m hipify_tool`: this checkout's tool, installed or not (as the
+    CMake package's launcher does), from any working directory."""
+    path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    return dict(os.environ, PYTHONPATH=path)
+
+
+def translate(src: Path = CSRC, out: Path | None = None, sources: list[str] | None = None) -> list[Path]:
+    """Translate `sources` (names under `src`; default: ROCM_SOURCES) into `out` with hipify-tool.
+
+    The same command line as csrc_example's hipify_sources() call (project dir and include dir
+    `src`, ggl launches), run from outside the project. hipify-tool never writes into `src`.
+    Returns the translated files, one per source, in order; raises TranslationError otherwise.
+    """
+    if out is None:
+        raise TypeError("translate(): out is required")
+    names = ROCM_SOURCES if sources is None else sources
+    cmd = [
+        sys.executable,
+        "-m",
+        "hipify_tool",
+        "run",
+        "-q",
+        "-p",
+        str(src),
+        "-o",
+        str(out),
+        "--launch-syntax",
+        "ggl",
+        "-I",
+        str(src),
+        *(str(src / name) for name in names),
+    ]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=out.parent, env=tool_env())
+    if proc.returncode != 0:
+        raise TranslationError(
+            f"hipify-tool failed (exit {proc.returncode}): {' '.join(cmd)}\n{proc.stderr}{proc.stdout}"
+        )
+    outputs = [Path(line) for line in proc.stdout.splitlines() if line.strip()]
+    missing = [str(p) for p in outputs if not p.is_file()]
+    if len(outputs) != len(names) or missing:
+        raise TranslationError(
+            f"hipify-tool printed {len(outputs)} outputs for {len(names)} sources"
+            f"{', missing: ' + ', '.join(missing) if missing else ''}\n{proc.stdout}{proc.stderr}"
+        )
+    return outputs
+
+
+def translated_files(out: Path) -> dict[str, bytes]:
+    """Every file of a hipify-tool output root (its .hipify-tool state dir excluded)."""
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and ".hipify-tool" not in p.relative_to(out).parts
+    }
+
+
+def tree_leftovers(out: Path) -> dict[str, list[str]]:
+    """CUDA identifiers in the ROCm-taken code of each source file under `out`."""
+    leftovers = {}
+    for name, data in translated_files(out).items():
+        if Path(name).suffix in (".hip", ".cu", ".cuh", ".h", ".hpp", ".cpp", ".cc"):
+            names = cuda_identifiers(data.decode("utf-8"))
+            if names:
+                leftovers[name] = names
+    return leftovers
+
+
+# --- AMD toolchain ----------------------------------------------------------------------------
+
+CLANGXX = shutil.which("clang++-19")
+CLANG = shutil.which("clang-19")
+BUNDLER = shutil.which("clang-offload-bundler-19") or shutil.which("clang-offload-bundler")
+OBJCOPY = shutil.which("llvm-objcopy-19") or shutil.which("llvm-objcopy")
+OBJDUMP = shutil.which("llvm-objdump-19") or shutil.which("llvm-objdump")
+BITCODE = Path(os.environ.get("PTGQ_ROCM_BITCODE", "/usr/lib/x86_64-linux-gnu/amdgcn/bitcode"))
+HIP_HEADER = Path("/usr/include/hip/hip_runtime.h")
+# Where .ci/run puts a CMake that can enable_language(HIP) with Debian's packages, without
+# replacing the system cmake on PATH (the CMake package tests run on Debian's 3.25).
+HIP_CMAKE_DEFAULT = Path("/opt/cmake-hip/cmake/data/bin/cmake")
+HIP_CMAKE_MIN = (3, 27)
+APT_PACKAGES = "clang-19 clang-tools-19 llvm-19 lld-19 rocm-device-libs libamdhip64-dev libclang-rt-19-dev"
+
+
+def require(ok: object, reason: str) -> None:
+    """Skip when `ok` is false; in CI (CI set) fail instead: CI must prove the ROCm build."""
+    if ok:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run this check, but it {reason}")
+    pytest.skip(reason)
+
+
+def missing_amd_tools() -> list[str]:
+    """What the AMD compile checks need and this machine lacks."""
+    missing = [
+        name
+        for name, found in [
+            ("clang++-19", CLANGXX),
+            ("clang-19", CLANG),
+            ("clang-offload-bundler", BUNDLER),
+            ("llvm-objcopy", OBJCOPY),
+            ("llvm-objdump", OBJDUMP),
+        ]
+        if found is None
+    ]
+    if not HIP_HEADER.exists():
+        missing.append(str(HIP_HEADER))
+    if not (BITCODE / "ocml.bc").exists():
+        missing.append(str(BITCODE / "ocml.bc"))
+    return missing
+
+
+def _cmake_version(cmake: str) -> tuple[int, ...] | None:
+    try:
+        text = subprocess.run([cmake, "--version"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    m = re.search(r"cmake version (\d+)\.(\d+)", text)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def hip_cmake() -> str | None:
+    """A CMake >= 3.27 (enable_language(HIP) with Debian's multiarch hip-lang), or None.
+
+    Tried: $PTGQ_HIP_CMAKE, /opt/cmake-hip (.ci/run), the pip `cmake` module of this Python,
+    `cmake` on PATH.
+    """
+    candidates = [os.environ.get("PTGQ_HIP_CMAKE"), str(HIP_CMAKE_DEFAULT)]
+    try:
+        import cmake as cmake_module  # type: ignore[import-not-found,unused-ignore]  # pip package
+
+        candidates.append(os.path.join(cmake_module.CMAKE_BIN_DIR, "cmake"))
+    except (ImportError, AttributeError):
+        pass
+    candidates.append(shutil.which("cmake"))
+    for cmake in candidates:
+        if cmake and os.path.isfile(cmake):
+            version = _cmake_version(cmake)
+            if version is not None and version >= HIP_CMAKE_MIN:
+                return cmake
+    return None
+
+
+def bitcode_with_gfx942(tmp: Path) -> Path:
+    """ROCm device bitcode with oclc_isa_version_942.bc.
+
+    Debian's rocm-device-libs (5.2) lacks it: it is one constant, so it is generated into a copy.
+    """
+    if (BITCODE / "oclc_isa_version_942.bc").exists():
+        return BITCODE
+    dst = tmp / "bitcode"
+    if (dst / "oclc_isa_version_942.bc").exists():
+        return dst
+    shutil.copytree(BITCODE, dst)
+    ll = tmp / "isa942.ll"
+    ll.write_text(
+        'target triple = "amdgcn-amd-amdhsa"\n'
+        "@__oclc_ISA_version = linkonce_odr hidden local_unnamed_addr addrspace(4) "
+        "constant i32 9402, align 4\n"
+    )
+    subprocess.run(
+        [
+            CLANG or "clang-19",
+            "-c",
+            "-emit-llvm",
+            "-nogpulib",
+            "--target=amdgcn-amd-amdhsa",
+            str(ll),
+            "-o",
+            str(dst / "oclc_isa_version_942.bc"),
+        ],
+        check=True,
+    )
+    return dst
+
+
+def device_code(obj: Path, tmp: Path) -> dict[str, str]:
+    """{offload arch: disassembly} of the device code embedded in a HIP object (.hip_fatbin)."""
+    objcopy, bundler, objdump = OBJCOPY or "llvm-objcopy", BUNDLER or "clang-offload-bundler", OBJDUMP or "llvm-objdump"
+    tmp.mkdir(parents=True, exist_ok=True)
+    fatbin = tmp / (obj.name + ".fatbin")
+    subprocess.run([objcopy, f"--dump-section=.hip_fatbin={fatbin}", str(obj), os.devnull], check=True)
+    listed = subprocess.run(
+        [bundler, "--list", "--type=o", f"--input={fatbin}"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    code: dict[str, str] = {}
+    for target in listed:
+        m = re.fullmatch(r"hipv4-amdgcn-amd-amdhsa-[^-]*-(gfx\w+)(?::.*)?", target)
+        if m is None:
+            continue  # the (empty) host entry
+        co = tmp / f"{obj.name}.{m.group(1)}.co"
+        subprocess.run(
+            [bundler, "--unbundle", "--type=o", f"--input={fatbin}", f"--targets={target}", f"--output={co}"],
+            check=True,
+        )
+        code[m.group(1)] = subprocess.run([objdump, "-d", str(co)], capture_output=True, text=True, check=True).stdout
+    return code
+
+
+# --- CUDA names left in ROCm-taken code -------------------------------------------------------
 
 # Macros as a ROCm (HIP, AMD) compile sees them; anything else is unknown (both branches kept).
 ROCM_DEFINED = {
@@ -50,33 +310,6 @@ _CUDA_PATTERNS = [
     r"\bld\.global\b",
     r"%laneid",
 ]
-
-
-def translate(src: Path, out: Path) -> tuple[list[Path], str]:
-    """Copy csrc to `out` and hipify the GPU sources there; returns (.hip files, translator).
-
-    Uses hipify-tool's CLI when it is installed, else PyTorch's hipify directly (same engine).
-    """
-    shutil.copytree(src, out)
-    sources = [out / name for name in GPU_SOURCES]
-    cmd = [sys.executable, "-m", "hipify_tool", "run", "-p", str(out), "-o", str(out), *map(str, sources)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    hip = [s.with_suffix(".hip") for s in sources]
-    if proc.returncode == 0 and all(p.exists() for p in hip):
-        return hip, "hipify-tool"
-    from torch.utils.hipify import hipify_python
-
-    hipify_python.hipify(
-        project_directory=str(out),
-        output_directory=str(out),
-        extra_files=[str(s) for s in sources],
-        header_include_dirs=[str(out)],
-        includes=[],
-        is_pytorch_extension=True,
-        hipify_extra_files_only=True,
-        show_progress=False,
-    )
-    return hip, "torch.utils.hipify"
 
 
 def _strip(text: str) -> str:
