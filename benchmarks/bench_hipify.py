@@ -82,7 +82,9 @@ def most_included_header(tree: Path) -> Path:
                     name = line.replace("<", '"').replace(">", '"').split('"')
                     if len(name) > 1:
                         counts[Path(name[1]).name] = counts.get(Path(name[1]).name, 0) + 1
-    candidates = [p for p in tree.rglob("*.h") if p.name in counts] + [p for p in tree.rglob("*.cuh") if p.name in counts]
+    candidates = [p for p in tree.rglob("*.h") if p.name in counts] + [
+        p for p in tree.rglob("*.cuh") if p.name in counts
+    ]
     return max(sorted(candidates), key=lambda p: counts[p.name])
 
 
@@ -177,7 +179,7 @@ def identity(tree: Path, work: Path) -> tuple[int, int, int, list[str]]:
                 continue
         else:
             a, b = mine.decode(errors="replace").splitlines(), reference.decode(errors="replace").splitlines()
-            if len(a) == len(b) and all(x == y or UNRECOGNISED_INCLUDE.match(y) for x, y in zip(a, b)):
+            if len(a) == len(b) and all(x == y or UNRECOGNISED_INCLUDE.match(y) for x, y in zip(a, b, strict=True)):
                 include_only += 1
                 continue
         other += 1

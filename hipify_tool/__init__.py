@@ -6,9 +6,9 @@ __version__ = "0.1.0"
 
 # Imported after __version__ (the plan module reads it). Binding ``plan`` here also makes
 # ``hipify_tool.plan`` the function rather than the submodule of the same name.
-from .api import RunResult, plan, run  # noqa: E402
-from .errors import HipifyToolError  # noqa: E402
-from .options import Options  # noqa: E402
-from .plan import Plan, PlannedFile  # noqa: E402
+from .api import RunResult, plan, run
+from .errors import HipifyToolError
+from .options import Options
+from .plan import Plan, PlannedFile
 
 __all__ = ["__version__", "plan", "run", "Options", "Plan", "PlannedFile", "RunResult", "HipifyToolError"]

@@ -142,7 +142,16 @@ def plan(
     """Compute what :func:`run` would write, writing nothing."""
     return plan_with_options(
         _options(
-            project_dir, output_dir, sources, include_dirs, include, exclude, extensions, launch_syntax, jobs, False,
+            project_dir,
+            output_dir,
+            sources,
+            include_dirs,
+            include,
+            exclude,
+            extensions,
+            launch_syntax,
+            jobs,
+            False,
             maps,
         )
     )
@@ -165,7 +174,16 @@ def run(
     """Translate ``sources`` (or every matching file) from ``project_dir`` into ``output_dir``."""
     return run_with_options(
         _options(
-            project_dir, output_dir, sources, include_dirs, include, exclude, extensions, launch_syntax, jobs, prune,
+            project_dir,
+            output_dir,
+            sources,
+            include_dirs,
+            include,
+            exclude,
+            extensions,
+            launch_syntax,
+            jobs,
+            prune,
             maps,
         )
     )

@@ -46,36 +46,96 @@ def _common_options(func: F) -> F:
     """Flags shared by ``run`` and ``plan`` (one definition, so the two cannot drift)."""
     decorators = [
         click.argument("sources", nargs=-1, type=click.Path(path_type=Path)),
-        click.option("-p", "--project-dir", type=click.Path(path_type=Path), default=Path("."), show_default=True,
-                     help=option_help("project_dir")),
-        click.option("-o", "--output-dir", type=click.Path(path_type=Path), required=True,
-                     help=option_help("output_dir")),
-        click.option("-I", "--include-dir", "include_dirs", multiple=True, type=click.Path(path_type=Path),
-                     help=option_help("include_dirs")),
+        click.option(
+            "-p",
+            "--project-dir",
+            type=click.Path(path_type=Path),
+            default=Path("."),
+            show_default=True,
+            help=option_help("project_dir"),
+        ),
+        click.option(
+            "-o", "--output-dir", type=click.Path(path_type=Path), required=True, help=option_help("output_dir")
+        ),
+        click.option(
+            "-I",
+            "--include-dir",
+            "include_dirs",
+            multiple=True,
+            type=click.Path(path_type=Path),
+            help=option_help("include_dirs"),
+        ),
         click.option("--include", "include", multiple=True, metavar="PATTERN", help=option_help("include")),
         click.option("--exclude", "exclude", multiple=True, metavar="PATTERN", help=option_help("exclude")),
-        click.option("--extension", "extensions", multiple=True, metavar=".EXT",
-                     help=option_help("extensions") + f" Repeatable; default: {' '.join(DEFAULT_EXTENSIONS)}"),
-        click.option("--launch-syntax", type=click.Choice(LAUNCH_SYNTAXES), default="ggl", show_default=True,
-                     help=option_help("launch_syntax")),
+        click.option(
+            "--extension",
+            "extensions",
+            multiple=True,
+            metavar=".EXT",
+            help=option_help("extensions") + f" Repeatable; default: {' '.join(DEFAULT_EXTENSIONS)}",
+        ),
+        click.option(
+            "--launch-syntax",
+            type=click.Choice(LAUNCH_SYNTAXES),
+            default="ggl",
+            show_default=True,
+            help=option_help("launch_syntax"),
+        ),
         click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help=option_help("jobs")),
-        click.option("--output-list", type=click.Path(path_type=Path), default=None,
-                     help="Write the list here (rewritten only when it changes) instead of stdout."),
-        click.option("--list-format", type=click.Choice(["lines", "cmake", "json"]), default="lines",
-                     show_default=True, help="Format of the output list."),
-        click.option("--sources-from", "sources_from", multiple=True, type=click.Path(path_type=Path),
-                     help="Read more SOURCES from this file, one path a line (no command-line length limit)."),
-        click.option("--cmake-plan", type=click.Path(path_type=Path), default=None,
-                     help="Also write a CMake script setting HIPIFY_TOOL_OUTPUTS (one per input, in order) and "
-                          "HIPIFY_TOOL_ALL_OUTPUTS (every output); rewritten only when it changes."),
-        click.option("--map", "maps", multiple=True, type=click.Path(path_type=Path), metavar="FILE",
-                     help=option_help("maps") + " Repeatable; see docs/configuration.md."),
-        click.option("--config", type=click.Path(path_type=Path), default=None, is_eager=True, expose_value=False,
-                     callback=_apply_config, metavar="FILE",
-                     help="Read defaults from FILE ([tool.hipify-tool] or top-level keys) instead of the nearest "
-                          "pyproject.toml with a [tool.hipify-tool] table. Flags override it."),
-        click.option("--no-config", is_flag=True, is_eager=True, expose_value=False, callback=_drop_config,
-                     help="Read no configuration file (what build systems that pass every option want)."),
+        click.option(
+            "--output-list",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Write the list here (rewritten only when it changes) instead of stdout.",
+        ),
+        click.option(
+            "--list-format",
+            type=click.Choice(["lines", "cmake", "json"]),
+            default="lines",
+            show_default=True,
+            help="Format of the output list.",
+        ),
+        click.option(
+            "--sources-from",
+            "sources_from",
+            multiple=True,
+            type=click.Path(path_type=Path),
+            help="Read more SOURCES from this file, one path a line (no command-line length limit).",
+        ),
+        click.option(
+            "--cmake-plan",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Also write a CMake script setting HIPIFY_TOOL_OUTPUTS (one per input, in order) and "
+            "HIPIFY_TOOL_ALL_OUTPUTS (every output); rewritten only when it changes.",
+        ),
+        click.option(
+            "--map",
+            "maps",
+            multiple=True,
+            type=click.Path(path_type=Path),
+            metavar="FILE",
+            help=option_help("maps") + " Repeatable; see docs/configuration.md.",
+        ),
+        click.option(
+            "--config",
+            type=click.Path(path_type=Path),
+            default=None,
+            is_eager=True,
+            expose_value=False,
+            callback=_apply_config,
+            metavar="FILE",
+            help="Read defaults from FILE ([tool.hipify-tool] or top-level keys) instead of the nearest "
+            "pyproject.toml with a [tool.hipify-tool] table. Flags override it.",
+        ),
+        click.option(
+            "--no-config",
+            is_flag=True,
+            is_eager=True,
+            expose_value=False,
+            callback=_drop_config,
+            help="Read no configuration file (what build systems that pass every option want).",
+        ),
         click.option("-q", "--quiet", is_flag=True, help="Print errors only."),
         click.option("-v", "--verbose", is_flag=True, help="Also print what was done."),
     ]
@@ -87,13 +147,25 @@ def _common_options(func: F) -> F:
 def _report_options(func: F) -> F:
     """``--report``/``--report-file``/``--strict`` for ``run`` and ``plan``."""
     decorators = [
-        click.option("--report", type=click.Choice(["text", "json", "sarif"]), default=None,
-                     help="Report replaced, unsupported and leftover CUDA names: text on stderr (or in "
-                          "--report-file), json or sarif (SARIF 2.1.0) in --report-file."),
-        click.option("--report-file", type=click.Path(path_type=Path), default=None, metavar="FILE",
-                     help="Write the report here."),
-        click.option("--strict", is_flag=True,
-                     help="Exit with code 6 when a CUDA name is left or unsupported in code ROCm compiles."),
+        click.option(
+            "--report",
+            type=click.Choice(["text", "json", "sarif"]),
+            default=None,
+            help="Report replaced, unsupported and leftover CUDA names: text on stderr (or in "
+            "--report-file), json or sarif (SARIF 2.1.0) in --report-file.",
+        ),
+        click.option(
+            "--report-file",
+            type=click.Path(path_type=Path),
+            default=None,
+            metavar="FILE",
+            help="Write the report here.",
+        ),
+        click.option(
+            "--strict",
+            is_flag=True,
+            help="Exit with code 6 when a CUDA name is left or unsupported in code ROCm compiles.",
+        ),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -202,18 +274,33 @@ def _print_cmake_dir(ctx: click.Context, _param: click.Parameter, value: bool) -
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="hipify-tool")
-@click.option("--cmake-dir", "--cmakedir", is_flag=True, expose_value=False, is_eager=True, callback=_print_cmake_dir,
-              help="Print the directory of the CMake package (hipify_tool_DIR) and exit.")
+@click.option(
+    "--cmake-dir",
+    "--cmakedir",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_cmake_dir,
+    help="Print the directory of the CMake package (hipify_tool_DIR) and exit.",
+)
 def cli() -> None:
     """Translate CUDA C++ sources to HIP with PyTorch's hipify: exact outputs, incremental, safe."""
 
 
 @cli.command()
 @_common_options
-@click.option("--depfile", type=click.Path(path_type=Path), default=None,
-              help="Write a Make-syntax depfile naming every output and every file read.")
-@click.option("--stamp", type=click.Path(path_type=Path), default=None,
-              help="Touch this file after a successful run and make it the depfile's only target.")
+@click.option(
+    "--depfile",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write a Make-syntax depfile naming every output and every file read.",
+)
+@click.option(
+    "--stamp",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Touch this file after a successful run and make it the depfile's only target.",
+)
 @click.option("--prune", is_flag=True, help=option_help("prune"))
 @_report_options
 def run(depfile: Path | None, stamp: Path | None, prune: bool, **kwargs: Any) -> None:

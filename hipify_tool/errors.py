@@ -42,7 +42,7 @@ class UsageError(HipifyToolError):
 class FileProblem:
     """One problem with one file, printed as ``path: message``."""
 
-    __slots__ = ("path", "message")
+    __slots__ = ("message", "path")
 
     def __init__(self, path: str, message: str) -> None:
         self.path = path

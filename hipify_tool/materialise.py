@@ -183,9 +183,7 @@ def write_plan(plan: Plan, manifest: Manifest, *, prune: bool) -> WriteResult:
         superseded |= stale
     still_produced = {e.output for e in entries.values()}
     removed = [
-        plan.output_path(rel)
-        for rel in sorted(superseded - still_produced)
-        if _remove(root, plan.output_path(rel))
+        plan.output_path(rel) for rel in sorted(superseded - still_produced) if _remove(root, plan.output_path(rel))
     ]
     updated = Manifest(entries)
     if updated.entries != manifest.entries:

@@ -31,9 +31,9 @@ class Options:
         default=(), metadata=_help("Files to translate, in build order (headers they include follow).")
     )
     include_dirs: tuple[Path, ...] = field(
-        default=(), metadata=_help(
-            "Header search directories, searched in order after the includer's directory "
-            "(default: the project dir)."
+        default=(),
+        metadata=_help(
+            "Header search directories, searched in order after the includer's directory (default: the project dir)."
         ),
     )
     include: tuple[str, ...] = field(

@@ -256,8 +256,9 @@ class _Planner:
             chunks = [items[i :: jobs * 2] for i in range(jobs * 2)]
             by_rel: dict[str, str | TranslationFailure] = {}
             with ProcessPoolExecutor(jobs, mp_context=get_context("fork")) as pool:
-                for chunk, results in zip(chunks, pool.map(_translate_chunk, [translator] * len(chunks), chunks)):
-                    for (rel, _), result in zip(chunk, results):
+                chunk_results = pool.map(_translate_chunk, [translator] * len(chunks), chunks)
+                for chunk, results in zip(chunks, chunk_results, strict=True):
+                    for (rel, _), result in zip(chunk, results, strict=True):
                         by_rel[rel] = result
                     self._report(len(by_rel), len(items))
             results_in_order = [by_rel[rel] for rel, _ in items]
@@ -268,7 +269,7 @@ class _Planner:
             for i in range(0, len(items), 32):
                 results_in_order += _translate_chunk(translator, items[i : i + 32])
                 self._report(len(results_in_order), len(items))
-        for w, result in zip(todo, results_in_order):
+        for w, result in zip(todo, results_in_order, strict=True):
             if isinstance(result, TranslationFailure):
                 self.translation_problems.append(result.problem)
                 w.step1 = ""
@@ -397,7 +398,7 @@ class _Planner:
                 rel = self._relative[key] = relative_include(*key)
             return rel
 
-        rewrites = [replacement(s, t, d) for s, (t, d) in zip(w.sites, w.targets)]
+        rewrites = [replacement(s, t, d) for s, (t, d) in zip(w.sites, w.targets, strict=True)]
         reused = w.reused
         if reused is not None and reused.rewrites == rewrites and self._output_intact(reused):
             if (reused.source_size, reused.source_mtime_ns) != (w.size, w.mtime_ns):
@@ -407,7 +408,7 @@ class _Planner:
             w.reused = None
             self._step1([w])
         assert w.step1 is not None and w.decoded is not None
-        by_site = dict(zip(w.sites, rewrites))
+        by_site = dict(zip(w.sites, rewrites, strict=True))
         final = rewrite_includes(w.step1, lambda site: by_site.get(site))
         changed = final != w.decoded.text
         if forced:

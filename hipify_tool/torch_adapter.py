@@ -16,9 +16,10 @@ import importlib.util
 import re
 import sys
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from .errors import EnvironmentProblem
 from .translate import LaunchSyntax, Translator
@@ -158,7 +159,10 @@ def load_passes() -> HipifyPasses:
     into a fresh namespace (~0.015 s). If a future torch moves them, the whole module is imported.
     """
     path = hipify_dir() / "hipify_python.py"
-    namespace: dict[str, Any] = {"__name__": f"{_PRIVATE_PACKAGE}.passes", "MATH_TRANSPILATIONS": load_tables().math_map}
+    namespace: dict[str, Any] = {
+        "__name__": f"{_PRIVATE_PACKAGE}.passes",
+        "MATH_TRANSPILATIONS": load_tables().math_map,
+    }
     try:
         tree = ast.parse(path.read_bytes(), filename=str(path))
         wanted = set(_PASS_NAMES)

@@ -10,11 +10,14 @@ from helpers import REPO, run_cli, write_tree
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    root = write_tree(tmp_path / "repo", {
-        "csrc/a.cu": '#include "k.cuh"\nvoid f() { cudaMalloc(0, 0); }\n',
-        "csrc/k.cuh": "cudaStream_t s;\n",
-        "csrc/plain.h": "int x;\n",
-    })
+    root = write_tree(
+        tmp_path / "repo",
+        {
+            "csrc/a.cu": '#include "k.cuh"\nvoid f() { cudaMalloc(0, 0); }\n',
+            "csrc/k.cuh": "cudaStream_t s;\n",
+            "csrc/plain.h": "int x;\n",
+        },
+    )
     run_cli("run", "-p", root / "csrc", "-o", root / "csrc" / "hip", check=True)
     return root
 

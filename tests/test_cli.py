@@ -83,8 +83,9 @@ def test_output_list_file_formats_and_mtime(fmt: str, tmp_path: Path) -> None:
 def test_plan_output_list(tmp_path: Path) -> None:
     p = _project(tmp_path)
     listing = tmp_path / "plan.txt"
-    proc = run_cli("plan", "-p", p, "-o", tmp_path / "o", "--output-list", listing, "--list-format", "cmake",
-                   p / "a.cu")
+    proc = run_cli(
+        "plan", "-p", p, "-o", tmp_path / "o", "--output-list", listing, "--list-format", "cmake", p / "a.cu"
+    )
     assert proc.returncode == 0, proc.stderr
     assert listing.read_text() == f"{tmp_path / 'o' / 'a.hip'};{tmp_path / 'o' / 'm' / 'b_hip.cuh'}\n"
     assert not (tmp_path / "o").exists()
@@ -141,8 +142,10 @@ def test_usage_errors_exit_2(case: str, needle: str, tmp_path: Path) -> None:
 
 
 def test_translation_collision_and_write_errors_exit_codes(tmp_path: Path) -> None:
-    bad = write_tree(tmp_path / "bad", {"t.cu": "void g(int* x) {\n  kern<1,(3>2)><<<1, 1>>>(x);\n}\n",
-                                        "u.cu": "void h() { kern<<<1, 1>>>(); }\n"})
+    bad = write_tree(
+        tmp_path / "bad",
+        {"t.cu": "void g(int* x) {\n  kern<1,(3>2)><<<1, 1>>>(x);\n}\n", "u.cu": "void h() { kern<<<1, 1>>>(); }\n"},
+    )
     proc = run_cli("run", "-p", bad, "-o", tmp_path / "o1", bad / "t.cu", bad / "u.cu")
     assert proc.returncode == 3
     _no_traceback(proc)
@@ -164,8 +167,9 @@ def test_translation_collision_and_write_errors_exit_codes(tmp_path: Path) -> No
 
 
 def test_several_problems_one_line_each(tmp_path: Path) -> None:
-    p = write_tree(tmp_path / "p", {"a.cu": "x<1,(3>2)><<<1,1>>>();\n", "b.cu": "y<1,(3>2)><<<1,1>>>();\n",
-                                   "c.cu": "int fine;\n"})
+    p = write_tree(
+        tmp_path / "p", {"a.cu": "x<1,(3>2)><<<1,1>>>();\n", "b.cu": "y<1,(3>2)><<<1,1>>>();\n", "c.cu": "int fine;\n"}
+    )
     proc = run_cli("run", "-p", p, "-o", tmp_path / "o")
     assert proc.returncode == 3
     _no_traceback(proc)
@@ -207,9 +211,20 @@ def test_vllm_style_invocation_matches_vllm_script(tmp_path: Path) -> None:
     shutil.copytree(FIXTURES / "vllm_like", vllm_root)
     (vllm_root / "build").mkdir()
     vproc = subprocess.run(
-        [sys.executable, "-c", _VLLM_STYLE, str(vllm_root / "csrc"), str(vllm_root / "build" / "csrc"),
-         "csrc/a.cu", "csrc/b/c.cu"],
-        capture_output=True, text=True, cwd=vllm_root / "build", env=subprocess_env(), timeout=120,
+        [
+            sys.executable,
+            "-c",
+            _VLLM_STYLE,
+            str(vllm_root / "csrc"),
+            str(vllm_root / "build" / "csrc"),
+            "csrc/a.cu",
+            "csrc/b/c.cu",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=vllm_root / "build",
+        env=subprocess_env(),
+        timeout=120,
     )
     assert vproc.returncode == 0, vproc.stderr
     vllm_list = [Path(line).relative_to(vllm_root / "build") for line in vproc.stdout.splitlines()]

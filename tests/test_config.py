@@ -14,14 +14,17 @@ from hipify_tool.errors import UsageError
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    return write_tree(tmp_path / "proj", {
-        "pyproject.toml": '[project]\nname = "x"\n\n[tool.hipify-tool]\nproject-dir = "csrc"\n'
-                          'output-dir = "build/hip"\ninclude-dirs = ["csrc/include"]\nsources = ["csrc/a.cu"]\n',
-        "csrc/a.cu": '#include "h.cuh"\nvoid f() { cudaMalloc(0, 0); }\n',
-        "csrc/b.cu": "void g() { cudaFree(0); }\n",
-        "csrc/include/h.cuh": "cudaStream_t s;\n",
-        "csrc/sub/deeper/.keep": "",
-    })
+    return write_tree(
+        tmp_path / "proj",
+        {
+            "pyproject.toml": '[project]\nname = "x"\n\n[tool.hipify-tool]\nproject-dir = "csrc"\n'
+            'output-dir = "build/hip"\ninclude-dirs = ["csrc/include"]\nsources = ["csrc/a.cu"]\n',
+            "csrc/a.cu": '#include "h.cuh"\nvoid f() { cudaMalloc(0, 0); }\n',
+            "csrc/b.cu": "void g() { cudaFree(0); }\n",
+            "csrc/include/h.cuh": "cudaStream_t s;\n",
+            "csrc/sub/deeper/.keep": "",
+        },
+    )
 
 
 def test_run_with_no_arguments_does_the_whole_job_from_any_subdir(project: Path) -> None:

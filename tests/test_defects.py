@@ -184,8 +184,15 @@ def test_never_writes_outside_the_output_root(tmp_path: Path) -> None:
     out = tmp_path / "build" / "my-cuda-kernels"
     before = snapshot(tmp_path)
     proc = run_cli(
-        "run", "-p", "my-cuda-kernels", "-o", out, "my-cuda-kernels/k.cu", "my-cuda-kernels/cuda/inner.cu",
-        "my-cuda-kernels/cuda/h.cuh", cwd=tmp_path,
+        "run",
+        "-p",
+        "my-cuda-kernels",
+        "-o",
+        out,
+        "my-cuda-kernels/k.cu",
+        "my-cuda-kernels/cuda/inner.cu",
+        "my-cuda-kernels/cuda/h.cuh",
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
     after = snapshot(tmp_path)
@@ -334,13 +341,14 @@ def test_a_run_does_not_import_torch(tmp_path: Path) -> None:
         f"""
         import sys
         import hipify_tool
-        result = hipify_tool.run({str(p)!r}, {str(tmp_path / 'o')!r}, [{str(p / 'k.cu')!r}, {str(p / 'h.cuh')!r}])
+        result = hipify_tool.run({str(p)!r}, {str(tmp_path / "o")!r}, [{str(p / "k.cu")!r}, {str(p / "h.cuh")!r}])
         assert "hipLaunchKernelGGL" in open(result.outputs[0]).read()
         print(sorted(m for m in sys.modules if m == "torch" or m.startswith("torch.")))
         """
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env(),
-                          cwd=tmp_path, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env(), cwd=tmp_path, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
     assert os.path.isfile(tmp_path / "o" / "h_hip.cuh")

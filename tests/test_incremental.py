@@ -25,7 +25,10 @@ def write(path: Path, text: str) -> Path:
 def project(tmp_path: Path) -> Path:
     """a.cu includes k.cuh (translated, renamed) and plain.h (unchanged, copied); b.cu includes plain.h."""
     root = tmp_path / "proj"
-    write(root / "a.cu", '#include "k.cuh"\n#include "plain.h"\n__global__ void a() {}\nvoid f() { cudaDeviceSynchronize(); }\n')
+    write(
+        root / "a.cu",
+        '#include "k.cuh"\n#include "plain.h"\n__global__ void a() {}\nvoid f() { cudaDeviceSynchronize(); }\n',
+    )
     write(root / "b.cu", '#include "plain.h"\nint b() { return 0; }\n')
     write(root / "k.cuh", "#pragma once\ninline cudaError_t k() { return cudaSuccess; }\n")
     write(root / "plain.h", "#pragma once\nint plain();\n")

@@ -26,8 +26,15 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_layout_and_placeholders(generated: Path) -> None:
     files = {p.relative_to(generated).as_posix() for p in generated.rglob("*") if p.is_file()}
     assert {
-        "pyproject.toml", "CMakeLists.txt", "README.md", ".gitignore", "csrc/scale_kernel.cu", "csrc/ops.h",
-        "csrc/torch_bindings.cpp", "python/my_ext/__init__.py", "tests/test_scale.py",
+        "pyproject.toml",
+        "CMakeLists.txt",
+        "README.md",
+        ".gitignore",
+        "csrc/scale_kernel.cu",
+        "csrc/ops.h",
+        "csrc/torch_bindings.cpp",
+        "python/my_ext/__init__.py",
+        "tests/test_scale.py",
     } <= files
     for rel in files:
         assert "{{" not in (generated / rel).read_text(), rel
@@ -60,7 +67,11 @@ def test_cuda_variant_builds_with_nvcc_and_imports(generated: Path, tmp_path: Pa
     env["MY_EXT_CUDA_ARCHS"] = "90"
     build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "--no-index", ".", "-w", "dist"],
-        cwd=project, env=env, capture_output=True, text=True, timeout=600,
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
     (wheel,) = (project / "dist").glob("my_ext-*.whl")

@@ -60,8 +60,12 @@ def test_fixture_outputs_are_translated(tmp_path: Path) -> None:
     """Spot checks that the fixtures exercise what the oracle is meant to cover."""
     project = tmp_path / "proj"
     shutil.copytree(FIXTURES / "basic", project)
-    hipify_tool.run(project, tmp_path / "out", [project / "src/saxpy.cu", project / "src/math_only.cu"],
-                    include_dirs=[project / "include"])
+    hipify_tool.run(
+        project,
+        tmp_path / "out",
+        [project / "src/saxpy.cu", project / "src/math_only.cu"],
+        include_dirs=[project / "include"],
+    )
     out = read_tree(tmp_path / "out")
     saxpy = out["src/saxpy.hip"].decode()
     assert "hipLaunchKernelGGL(( saxpy), dim3((n + threads - 1) / threads), dim3(threads), 0, stream, " in saxpy
@@ -142,10 +146,16 @@ def test_chevron_mode_matches_pytorch_hip_clang_launch(tmp_path: Path) -> None:
     fixture, sources, include_dirs = CASES["basic"]
     project = tmp_path / "proj"
     shutil.copytree(FIXTURES / fixture, project)
-    result = hipify_tool.run(project, tmp_path / "ours", [project / s for s in sources],
-                             include_dirs=[project / d for d in include_dirs], launch_syntax="chevron")
-    pt = pytorch_hipify(project, tmp_path / "pt", sources=sources, header_include_dirs=include_dirs,
-                        extra={"hip_clang_launch": True})
+    result = hipify_tool.run(
+        project,
+        tmp_path / "ours",
+        [project / s for s in sources],
+        include_dirs=[project / d for d in include_dirs],
+        launch_syntax="chevron",
+    )
+    pt = pytorch_hipify(
+        project, tmp_path / "pt", sources=sources, header_include_dirs=include_dirs, extra={"hip_clang_launch": True}
+    )
     assert pt.returncode == 0, pt.stderr
     assert compare_with_pytorch(tmp_path / "ours", tmp_path / "pt", _ours_files(result), project) == []
     assert b"saxpy<<<" in (tmp_path / "ours" / "src/saxpy.hip").read_bytes()

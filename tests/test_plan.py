@@ -60,7 +60,10 @@ def test_hip_path_matches_pytorch(tmp_path: Path) -> None:
         "print(json.dumps([get_hip_file_path(p, is_pytorch_extension=True) for p in json.loads(sys.argv[1])]))\n"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", code, json.dumps(TRICKY_PATHS)], capture_output=True, text=True, env=subprocess_env(),
+        [sys.executable, "-c", code, json.dumps(TRICKY_PATHS)],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
@@ -104,8 +107,9 @@ def _plan_and_run(project: Path, out: Path, sources: list[Path], **kw: object) -
         ("vllm_like/csrc", ["a.cu", "b/c.cu"], ["."]),
     ],
 )
-def test_plan_lists_exactly_what_run_writes(fixture: str, sources: list[str], include_dirs: list[str],
-                                            tmp_path: Path) -> None:
+def test_plan_lists_exactly_what_run_writes(
+    fixture: str, sources: list[str], include_dirs: list[str], tmp_path: Path
+) -> None:
     project = tmp_path / "src" / "proj"
     shutil.copytree(FIXTURES / fixture, project)
     planned, written = _plan_and_run(
@@ -126,8 +130,10 @@ def test_plan_equals_run_on_cccl(cccl_project: Path, tmp_path: Path) -> None:
 def test_plan_via_cli_lists_every_output(tmp_path: Path) -> None:
     from helpers import run_cli
 
-    p = write_tree(tmp_path / "p", {"k.cu": '#include "h.cuh"\n#include "plain.h"\n', "h.cuh": "cudaStream_t s;\n",
-                                    "plain.h": "int plain;\n"})
+    p = write_tree(
+        tmp_path / "p",
+        {"k.cu": '#include "h.cuh"\n#include "plain.h"\n', "h.cuh": "cudaStream_t s;\n", "plain.h": "int plain;\n"},
+    )
     proc = run_cli("plan", "-p", p, "-o", tmp_path / "o", p / "k.cu")
     assert proc.returncode == 0, proc.stderr
     expected = [str(tmp_path / "o" / n) for n in ("h_hip.cuh", "k.hip", "plain.h")]

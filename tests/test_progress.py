@@ -46,7 +46,10 @@ def test_nothing_when_stderr_is_not_a_tty(tmp_path: Path) -> None:
     proj = _many_files(tmp_path / "p")
     proc = subprocess.run(
         [sys.executable, "-m", "hipify_tool", "run", "-p", proj, "-o", tmp_path / "o", "-j", "1"],
-        capture_output=True, text=True, env=subprocess_env(), timeout=300,
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=300,
     )
     assert proc.returncode == 0 and proc.stderr == ""
 
@@ -61,7 +64,10 @@ def test_bar_on_a_terminal(tmp_path: Path) -> None:
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "hipify_tool", "run", "-p", proj, "-o", tmp_path / "o", "-j", "1"],
-            stdout=subprocess.PIPE, stderr=terminal, env=env, timeout=300,
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            env=env,
+            timeout=300,
         )
         os.close(terminal)
         terminal = -1

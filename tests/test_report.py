@@ -89,8 +89,10 @@ def test_text_report_on_stderr(project: Path, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "/out/k.hip" in proc.stdout  # stdout is still the output list
     lines = proc.stderr.splitlines()
-    assert "k.cu:5:10: warning: __shfl_xor_sync (Warp-synchronous intrinsic) has no HIP mapping " \
-           "[warp-sync-intrinsic]" in lines
+    assert (
+        "k.cu:5:10: warning: __shfl_xor_sync (Warp-synchronous intrinsic) has no HIP mapping "
+        "[warp-sync-intrinsic]" in lines
+    )
     assert "k.cu:1:11: warning: <cuda_fp8.h> is a CUDA header that no map renames [cuda-header]" in lines
     assert not any(":9:" in line for line in lines)  # guarded findings only with -v
     verbose = run_cli("plan", "-p", project, "-o", tmp_path / "out", "--report", "text", "-v", cwd=project)
@@ -100,8 +102,9 @@ def test_text_report_on_stderr(project: Path, tmp_path: Path) -> None:
 def test_sarif_validates_against_the_2_1_0_schema(project: Path, tmp_path: Path) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     out = tmp_path / "report.sarif"
-    proc = run_cli("plan", "-p", project, "-o", tmp_path / "out", "--report", "sarif", "--report-file", out,
-                   cwd=tmp_path)
+    proc = run_cli(
+        "plan", "-p", project, "-o", tmp_path / "out", "--report", "sarif", "--report-file", out, cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(out.read_text())
     schema = json.loads(SCHEMA.read_text())
@@ -133,10 +136,13 @@ def test_strict_exit_codes(project: Path, tmp_path: Path) -> None:
     assert (tmp_path / "out" / "k.hip").is_file()  # the run itself completed
     quiet = run_cli("plan", "-p", project, "-o", tmp_path / "out", "--strict", "-q")
     assert quiet.returncode == 6 and "__shfl_xor_sync" in quiet.stderr
-    clean = write_tree(tmp_path / "clean", {
-        "a.cu": "#include <cuda_runtime.h>\n__global__ void k() {}\n"
-                "#ifndef USE_ROCM\nint lane() { return __shfl_xor_sync(~0u, 1, 1); }\n#endif\n",
-    })
+    clean = write_tree(
+        tmp_path / "clean",
+        {
+            "a.cu": "#include <cuda_runtime.h>\n__global__ void k() {}\n"
+            "#ifndef USE_ROCM\nint lane() { return __shfl_xor_sync(~0u, 1, 1); }\n#endif\n",
+        },
+    )
     ok = run_cli("plan", "-p", clean, "-o", tmp_path / "out2", "--strict")
     assert ok.returncode == 0, ok.stderr
 
@@ -147,9 +153,14 @@ def test_report_needs_a_file_for_machine_formats(project: Path, tmp_path: Path) 
 
 
 def test_python_api_and_project_defines(tmp_path: Path) -> None:
-    proj = write_tree(tmp_path / "p", {
-        "a.cu": "#define CUDA_CHECK(x) x\nvoid f() { CUDA_CHECK(cudaDeviceSynchronize()); CUDA_KERNEL_ASSERT(1); }\n",
-    })
+    proj = write_tree(
+        tmp_path / "p",
+        {
+            "a.cu": (
+                "#define CUDA_CHECK(x) x\nvoid f() { CUDA_CHECK(cudaDeviceSynchronize()); CUDA_KERNEL_ASSERT(1); }\n"
+            ),
+        },
+    )
     report = analyse_plan(plan_api(proj, tmp_path / "out"))
     assert report.problems == []
     assert report.totals()["replaced"] == 1
@@ -185,8 +196,11 @@ def test_blank_keeps_positions() -> None:
 
 def test_finditer_agrees_with_replace() -> None:
     matcher = TokenMatcher(load_tables().token_map)
-    text = (REPO / "csrc_example" / "csrc" / "portability.cuh").read_text() if (
-        REPO / "csrc_example" / "csrc" / "portability.cuh").is_file() else KERNEL
+    text = (
+        (REPO / "csrc_example" / "csrc" / "portability.cuh").read_text()
+        if (REPO / "csrc_example" / "csrc" / "portability.cuh").is_file()
+        else KERNEL
+    )
     text += KERNEL + "\ncub::Sum x; <cuda_runtime.h> cudaMalloc"
     out, count = matcher.replace(text)
     hits = list(matcher.finditer(text))

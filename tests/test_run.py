@@ -26,8 +26,9 @@ def test_two_runs_in_one_process_with_different_trees(tmp_path: Path) -> None:
     b = _fixture("nested", tmp_path / "b")
     ra = _basic_run(a, tmp_path / "oa")
     rb = hipify_tool.run(b, tmp_path / "ob", [b / "a/user.cu"])
-    assert ra.outputs == tuple(tmp_path / "oa" / r for r in ("src/saxpy.hip", "src/magic.hip", "src/unchanged.hip",
-                                                               "src/host_hip.cpp"))
+    assert ra.outputs == tuple(
+        tmp_path / "oa" / r for r in ("src/saxpy.hip", "src/magic.hip", "src/unchanged.hip", "src/host_hip.cpp")
+    )
     assert rb.outputs == (tmp_path / "ob" / "a/user.hip",)
     assert set(read_tree(tmp_path / "ob")) == {"a/user.hip", "a/hip_b/y.cuh", "cycle/x_hip.cuh", "cycle/y_hip.cuh"}
     assert {f.source for f in rb.plan.files.values()} == {"a/user.cu", "a/cuda_b/y.cuh", "cycle/x.cuh", "cycle/y.cuh"}
@@ -119,8 +120,10 @@ def test_jobs_do_not_change_bytes_or_order(cccl_project: Path, tmp_path: Path) -
 def test_parallel_run_translates_big_trees_in_workers_identically(tmp_path: Path) -> None:
     """A tree over the parallel threshold (1 MB) with launches, run with -j1 and -j2."""
     body = "".join(f"__global__ void k{i}(float* p) {{ p[{i}] = 1.f; }}\n" for i in range(60))
-    files = {f"d{i % 7}/f{i}.cu": f"#include <cuda_runtime.h>\n{body}void go(float* p) {{ k1<<<1, {i}>>>(p); }}\n"
-             for i in range(400)}
+    files = {
+        f"d{i % 7}/f{i}.cu": f"#include <cuda_runtime.h>\n{body}void go(float* p) {{ k1<<<1, {i}>>>(p); }}\n"
+        for i in range(400)
+    }
     p = write_tree(tmp_path / "p", files)
     assert sum(len(v) for v in files.values()) > 1_000_000
     r1 = hipify_tool.run(p, tmp_path / "j1", jobs=1)

@@ -43,7 +43,7 @@ def ggl() -> object:
 def _tricky_text(keys: list[str]) -> str:
     """Every key in many contexts: alone, glued to word chars, followed by '.h', '::', '(' etc."""
     rng = random.Random(1234)
-    seps = [" ", "\n", "(", ")", ",", ";", "::", ".", "->", "<", ">", "\t", "*", "&", "\"", "/", "#"]
+    seps = [" ", "\n", "(", ")", ",", ";", "::", ".", "->", "<", ">", "\t", "*", "&", '"', "/", "#"]
     parts: list[str] = []
     for key in keys:
         parts.append(key)
@@ -65,15 +65,16 @@ def test_token_matcher_equals_pytorchs_regex(tables: torch_adapter.HipifyTables,
         "text = sys.stdin.read()\n"
         "sys.stdout.write(json.dumps(h.RE_PYTORCH_PREPROCESSOR.sub(lambda m: h.PYTORCH_MAP[m.group(0)], text)))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], input=text, capture_output=True, text=True,
-                          env=subprocess_env(), timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], input=text, capture_output=True, text=True, env=subprocess_env(), timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     theirs = json.loads(proc.stdout)
     ours, count = matcher.replace(text)
     assert count > len(keys) // 2
     if ours != theirs:  # show the first difference readably
         i = next(i for i, (a, b) in enumerate(zip(ours, theirs, strict=False)) if a != b)
-        pytest.fail(f"first difference at {i}: ours {ours[i - 60:i + 60]!r} theirs {theirs[i - 60:i + 60]!r}")
+        pytest.fail(f"first difference at {i}: ours {ours[i - 60 : i + 60]!r} theirs {theirs[i - 60 : i + 60]!r}")
 
 
 @pytest.mark.parametrize(

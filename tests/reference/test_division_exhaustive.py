@@ -172,15 +172,37 @@ def _compiler_command(src: Path, lib: Path) -> list[str]:
         if hipcc is None:
             pytest.skip("needs hipcc")
         arch = torch.cuda.get_device_properties(0).gcnArchName.split(":")[0]
-        return [hipcc, "-O3", "-std=c++17", "-DUSE_ROCM", f"--offload-arch={arch}", "-fPIC", "-shared",
-                f"-I{CSRC}", "-o", str(lib), str(src)]
+        return [
+            hipcc,
+            "-O3",
+            "-std=c++17",
+            "-DUSE_ROCM",
+            f"--offload-arch={arch}",
+            "-fPIC",
+            "-shared",
+            f"-I{CSRC}",
+            "-o",
+            str(lib),
+            str(src),
+        ]
     nvcc = shutil.which("nvcc") or "/usr/local/cuda/bin/nvcc"
     if not Path(nvcc).exists():
         pytest.skip("needs nvcc")
     major, minor = torch.cuda.get_device_capability()
     arch = f"{major}{minor}"
-    return [nvcc, "-O3", "-std=c++17", f"-gencode=arch=compute_{arch},code=sm_{arch}", "-Xcompiler", "-fPIC",
-            "-shared", f"-I{CSRC}", "-o", str(lib), str(src)]
+    return [
+        nvcc,
+        "-O3",
+        "-std=c++17",
+        f"-gencode=arch=compute_{arch},code=sm_{arch}",
+        "-Xcompiler",
+        "-fPIC",
+        "-shared",
+        f"-I{CSRC}",
+        "-o",
+        str(lib),
+        str(src),
+    ]
 
 
 @pytest.fixture(scope="module")
