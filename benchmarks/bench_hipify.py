@@ -9,7 +9,8 @@ header_include_dirs=["."], is_pytorch_extension=True)`` and ``hipify-tool run -p
 
 - cold: fresh output dir;  no-op: rerun with nothing changed;  header edit: rerun after appending a
   line to one widely included header;  one file: a single small ``.cu`` (start-up cost), with peak RSS;
-- scaling: hipify-tool cold runs on 10 %, 25 %, 50 % and 100 % of the tree (files/s should stay flat);
+- scaling: hipify-tool cold ``-j1`` runs on nested samples of 10 %, 25 %, 50 % and 100 % of the tree
+  (the marginal files/s, past the fixed start-up, should stay flat);
 - identity: every output hipify-tool writes is compared with PyTorch's file of the same name.
 
 Each timing is the median of ``--repeat`` runs. Nothing here is a test: tests check behaviour.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import re
 import shutil
 import statistics
@@ -101,7 +103,9 @@ def run_series(
             samples.append(measure(cmd_for(tree, out)))
         return median(samples)
 
-    results["cold"] = (cold(pytorch_cmd, pt_out), cold(tool_cmd, tool_out))
+    pytorch_cold = cold(pytorch_cmd, pt_out)
+    results["cold, -j1"] = (pytorch_cold, cold(lambda t, o: tool_cmd(t, o, "-j1"), tool_out))
+    results["cold, -j (all cores)"] = (pytorch_cold, cold(tool_cmd, tool_out))
     results["no-op rerun"] = (
         median([measure(pytorch_cmd(tree, pt_out)) for _ in range(repeat)]),
         median([measure(tool_cmd(tree, tool_out)) for _ in range(repeat)]),
@@ -140,8 +144,10 @@ def one_file(work: Path, repeat: int) -> dict[str, tuple[Sample, Sample]]:
     return {"one file (start-up)": (pytorch, tool), "import torch.utils.hipify vs one-file run": (importing, tool)}
 
 
-def scaling(tree: Path, work: Path) -> list[tuple[int, int, float]]:
+def scaling(tree: Path, work: Path, repeat: int) -> list[tuple[int, int, float]]:
+    """Cold -j1 runs on nested random samples (seeded) of the tree: a representative mix at each size."""
     files = sorted(p for p in tree.rglob("*") if p.is_file())
+    random.Random(0).shuffle(files)
     rows = []
     for fraction in (10, 25, 50, 100):
         subset = work / f"subset{fraction}"
@@ -151,8 +157,11 @@ def scaling(tree: Path, work: Path) -> list[tuple[int, int, float]]:
             shutil.copyfile(p, dest)
         count = sum(1 for p in subset.rglob("*") if p.is_file())
         out = work / f"subset{fraction}_out"
-        sample = measure(tool_cmd(subset, out))
-        rows.append((fraction, count, sample.seconds))
+        samples = []
+        for _ in range(repeat):
+            shutil.rmtree(out, ignore_errors=True)
+            samples.append(measure(tool_cmd(subset, out, "-j1")))
+        rows.append((fraction, count, median(samples).seconds))
     return rows
 
 
@@ -221,9 +230,9 @@ def main() -> None:
             if not args.no_scaling:
                 # files/s of the whole run includes the fixed start-up (~0.3 s); the marginal rate
                 # (extra files over extra seconds since the previous row) is what should stay flat
-                print("scaling (hipify-tool cold):  % of tree   files   seconds   files/s   marginal files/s")
+                print("scaling (hipify-tool cold, -j1): % of tree  files   seconds   files/s   marginal files/s")
                 previous: tuple[int, float] | None = None
-                for fraction, count, seconds in scaling(tree, work):
+                for fraction, count, seconds in scaling(tree, work, args.repeat):
                     marginal = ""
                     if previous is not None and seconds > previous[1]:
                         marginal = f"{(count - previous[0]) / (seconds - previous[1]):18.0f}"
