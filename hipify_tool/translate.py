@@ -168,38 +168,16 @@ class TokenMatcher:
 
     def replace(self, text: str) -> tuple[str, int]:
         """Return the text with tokens replaced and the number of replacements."""
-        candidates = self._candidates
-        if self._lead and any(key in text for key in self._lead):
-            candidates = self._candidates_with_lead
         out: list[str] = []
         cursor = 0
-        count = 0
-        for m in candidates.finditer(text):
-            start = m.start()
-            if start < cursor:
-                continue
-            run = m.group(0)
-            hit: tuple[str, str] | None = None
-            compound = self._compound.get(run)
-            if compound is not None:
-                lengths, table = compound
-                for n in lengths:
-                    value = table.get(text[start : start + n])
-                    if value is not None and self._boundary_after(text, start + n):
-                        hit = (text[start : start + n], value)
-                        break
-            if hit is None and run in self._words:
-                hit = (run, self._words[run])
-            if hit is None:
-                continue
+        for start, key, value in self.finditer(text):
             out.append(text[cursor:start])
-            out.append(hit[1])
-            cursor = start + len(hit[0])
-            count += 1
-        if not count:
+            out.append(value)
+            cursor = start + len(key)
+        if not out:
             return text, 0
         out.append(text[cursor:])
-        return "".join(out), count
+        return "".join(out), len(out) // 2
 
 
 # --- include directives ---------------------------------------------------------------------------
