@@ -12,6 +12,7 @@
 #pragma once
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__CUDACC__) || defined(__HIPCC__)
@@ -253,7 +254,12 @@ inline void launch(void (*kernel)(KArgs...), unsigned grid, unsigned block, gpuS
 #if defined(USE_ROCM)
   kernel<<<grid, block, 0, stream>>>(args...);
 #else
-  if (device_supports_pdl()) {
+  // PTGQ_NO_PDL=1: plain launches (diagnostic, to measure what the PDL attribute costs or hides).
+  static const bool no_pdl = [] {
+    const char* v = getenv("PTGQ_NO_PDL");
+    return v != nullptr && atoi(v) != 0;
+  }();
+  if (!no_pdl && device_supports_pdl()) {
     cudaLaunchConfig_t config = {};
     config.gridDim = dim3(grid);
     config.blockDim = dim3(block);
