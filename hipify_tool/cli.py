@@ -455,14 +455,9 @@ def _emit_report(the_plan: Plan, kwargs: dict[str, Any], log: _Log) -> None:
     report = analyse_plan(the_plan)
     color = color_enabled()
     if report_file is not None:
-        from .materialise import write_if_changed
+        from .materialise import write_text_if_changed
 
-        path = Path(os.path.abspath(report_file))
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UsageError(f"{path.parent}: cannot create directory ({exc.strerror})") from None
-        write_if_changed(path, report.format(fmt, verbose=True).encode())
+        write_text_if_changed(Path(os.path.abspath(report_file)), report.format(fmt, verbose=True))
     if log.verbosity >= 0:
         lines = report.to_text(verbose=log.verbosity >= 1).splitlines()
         if report_file is not None and not strict:  # the findings are in the file: just the summary

@@ -52,10 +52,6 @@ def format_cmake_plan(input_outputs: Sequence[Path], all_outputs: Sequence[Path]
 def write_cmake_plan(path: Path, plan: Plan) -> None:
     """Written only when it changes: a build registers it as a configure dependency, so CMake
     re-runs exactly when the set of outputs changes."""
-    from .materialise import write_if_changed
+    from .materialise import write_text_if_changed
 
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise EnvironmentProblem(f"{path.parent}: cannot create directory ({exc.strerror})") from None
-    write_if_changed(path, format_cmake_plan(plan.input_outputs(), plan.all_outputs()).encode())
+    write_text_if_changed(path, format_cmake_plan(plan.input_outputs(), plan.all_outputs()))

@@ -35,6 +35,7 @@ __all__ = [
     "touch_stamp",
     "format_list",
     "write_list",
+    "write_text_if_changed",
 ]
 
 ListFormat = Literal["lines", "cmake", "json"]
@@ -201,7 +202,7 @@ def write_depfile(depfile: Path, targets: Sequence[Path], dependencies: Sequence
     """Make-syntax depfile, as CMake's ``DEPFILE`` and Ninja's ``deps = gcc`` read it."""
     head = " ".join(_escape_make(str(t)) for t in targets)
     deps = " \\\n  ".join(_escape_make(str(d)) for d in dependencies)
-    _write_aux(depfile, f"{head}: \\\n  {deps}\n")
+    write_text_if_changed(depfile, f"{head}: \\\n  {deps}\n")
 
 
 def touch_stamp(stamp: Path) -> None:
@@ -225,8 +226,9 @@ def format_list(paths: Sequence[Path], fmt: ListFormat) -> str:
     return "".join(f"{item}\n" for item in items)
 
 
-def _write_aux(path: Path, text: str) -> None:
-    """Lists and depfiles live wherever the build asks; written atomically, only when they change."""
+def write_text_if_changed(path: Path, text: str) -> None:
+    """Lists, depfiles, plan scripts and reports live wherever the build asks: written atomically,
+    only when they change, their directory created as needed."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -235,4 +237,4 @@ def _write_aux(path: Path, text: str) -> None:
 
 
 def write_list(path: Path, paths: Sequence[Path], fmt: ListFormat) -> None:
-    _write_aux(path, format_list(paths, fmt))
+    write_text_if_changed(path, format_list(paths, fmt))
