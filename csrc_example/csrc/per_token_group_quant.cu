@@ -135,21 +135,11 @@ int fast_variant() {
   return env;
 }
 
-// PTGQ_DIVIDE=1 turns the reciprocal path off (every element divides): for re-measuring the
-// division baseline. Results are identical either way.
-bool rcp_disabled() {
-  static const bool env = [] {
-    const char* v = std::getenv("PTGQ_DIVIDE");
-    return v != nullptr && std::atoi(v) != 0;
-  }();
-  return env;
-}
-
 // The reciprocal path is allowed where the exhaustive check covers it (see quant_utils.cuh).
 template <typename In>
 bool allow_rcp(const QuantArgs& a) {
   return sizeof(typename In::Storage) == 2 && rcp_bounds_checked(a.out_dtype, a.qmin, a.qmax) &&
-         !rcp_disabled();
+         !rcp_disabled_by_env();
 }
 
 unsigned blocks_for(int64_t threads) {

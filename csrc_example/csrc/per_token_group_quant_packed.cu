@@ -84,80 +84,6 @@ __global__ void __launch_bounds__(kBlock)
   }
 }
 
-// The kernel before the 32-bit unit indexing (PTGQ_PACKED_VARIANT=1, for re-measurement).
-template <typename In, typename Out>
-__global__ void __launch_bounds__(kBlock)
-    quant_packed_kernel_v1(const typename In::Storage* __restrict__ input,
-                        uint8_t* __restrict__ output_q, int32_t* __restrict__ output_s, int64_t m,
-                        int64_t k, int64_t rows_q, int64_t s_stride, int64_t words_per_row,
-                        float eps, float qmin, float qmax, bool allow_rcp) {
-  const int64_t tid = static_cast<int64_t>(blockIdx.x) * kBlock + threadIdx.x;
-  const int64_t unit = tid / kUnit;
-  if (unit >= s_stride * words_per_row) return;  // whole units leave together
-  const int64_t row = unit / words_per_row;
-  const int64_t word = unit - row * words_per_row;
-  const int unit_lane = static_cast<int>(threadIdx.x) % kUnit;
-  const int slot = unit_lane / kLanesPerGroup;
-  const int lane = unit_lane % kLanesPerGroup;
-  const int64_t groups_per_row = k / kG;
-  const int64_t group = word * 4 + slot;
-  const bool slot_valid = group < groups_per_row;
-  const int64_t elem = row * k + group * kG + static_cast<int64_t>(lane) * kElems;
-
-  pdl_wait_for_previous_grid();
-  if (row < m) {
-    float v[kElems];
-    if (slot_valid) {
-      load_lane_strided<In, kElems>(input + (elem - static_cast<int64_t>(lane) * kElems), lane,
-                                    kLanesPerGroup, v);
-    } else {
-#pragma unroll
-      for (int i = 0; i < kElems; ++i) v[i] = 0.0f;
-    }
-    pdl_allow_next_grid();
-    const float absmax = group_max<kLanesPerGroup>(lane_absmax<kElems>(v));
-    const float s = group_scale(absmax, eps, qmax, /*ue8m0=*/true);
-    if (slot_valid) {
-      uint32_t w[kElems / 4];
-      quantize_lane_auto<Out, kElems>(v, absmax, s, eps, qmin, qmax, allow_rcp, w);
-      store_lane_strided<kElems, 8>(output_q + (elem - static_cast<int64_t>(lane) * kElems), lane,
-                                    kLanesPerGroup, w);
-    }
-    uint32_t packed = slot_valid ? ((float_bits(s) >> 23) & 0xffu) << (8 * slot) : 0u;
-    packed |= shfl_xor(packed, kLanesPerGroup, kUnit);
-    packed |= shfl_xor(packed, 2 * kLanesPerGroup, kUnit);
-    if (unit_lane == 0) output_s[word * s_stride + row] = static_cast<int32_t>(packed);
-  } else {
-    pdl_allow_next_grid();
-    if (row < rows_q && slot_valid) {
-      const uint32_t zero[kElems / 4] = {0u, 0u, 0u, 0u};
-      store_lane<kElems>(output_q + elem, zero);
-    }
-    // Storage span is m + (words_per_row - 1) * s_stride words: the last column's padding
-    // rows lie outside it.
-    if (unit_lane == 0 && word < words_per_row - 1) output_s[word * s_stride + row] = 0;
-  }
-}
-
-// PTGQ_DIVIDE=1: divide every element (re-measuring the baseline; identical results).
-bool rcp_disabled_packed() {
-  static const bool env = [] {
-    const char* v = std::getenv("PTGQ_DIVIDE");
-    return v != nullptr && std::atoi(v) != 0;
-  }();
-  return env;
-}
-
-// PTGQ_PACKED_VARIANT=1: the earlier kernel (64-bit unit indexing, 47 registers, 5 blocks/SM)
-// for re-measurement; 0 (default): 32-bit units (38-39 registers, 6 blocks/SM).
-int packed_variant() {
-  static const int env = [] {
-    const char* v = std::getenv("PTGQ_PACKED_VARIANT");
-    return v ? std::atoi(v) : 0;
-  }();
-  return env;
-}
-
 }  // namespace
 
 void launch_per_token_group_quant_8bit_packed(const PackedArgs& a, void* stream_ptr) {
@@ -172,18 +98,11 @@ void launch_per_token_group_quant_8bit_packed(const PackedArgs& a, void* stream_
     throw std::invalid_argument("ptg_quant: tensor too large");
   }
   auto* q = static_cast<uint8_t*>(a.output_q);
-  const bool allow_rcp = rcp_bounds_checked(a.out_dtype, a.qmin, a.qmax) && !rcp_disabled_packed();
+  const bool allow_rcp = rcp_bounds_checked(a.out_dtype, a.qmin, a.qmax) && !rcp_disabled_by_env();
   PTGQ_DISPATCH_16BIT_INPUT(a.in_dtype, In, [&] {
     PTGQ_DISPATCH_OUTPUT(a.out_dtype, Out, [&] {
       const auto* x = static_cast<const typename In::Storage*>(a.input);
       const bool full = groups_per_row % 4 == 0;
-      const int variant = packed_variant();
-      if (variant == 1) {
-        launch(quant_packed_kernel_v1<In, Out>, static_cast<unsigned>(blocks), kBlock, stream, x,
-               q, a.output_s, a.m, a.k, a.rows_q, a.s_stride, words_per_row, a.eps, a.qmin,
-               a.qmax, allow_rcp);
-        return;
-      }
       auto kernel = full ? quant_packed_kernel<In, Out, true> : quant_packed_kernel<In, Out, false>;
       launch(kernel, static_cast<unsigned>(blocks), kBlock, stream, x, q, a.output_s,
              static_cast<uint32_t>(units), static_cast<uint32_t>(words_per_row),

@@ -2,6 +2,8 @@
 // quantization of the spec, written once so every path (fast, general, packed) is bit-identical.
 #pragma once
 
+#include <cstdlib>
+
 #include "ops.h"
 #include "portability.cuh"
 
@@ -196,6 +198,16 @@ PTGQ_D void quantize_lane_auto(const float (&v)[kElems], float absmax, float s, 
 
 // Host side: the (output format, qmin, qmax) combinations the exhaustive check covers (the
 // wrappers' bounds).
+// PTGQ_DIVIDE=1 turns the reciprocal path off (every element divides): for re-measuring the
+// division baseline. Results are identical either way.
+inline bool rcp_disabled_by_env() {
+  static const bool disabled = [] {
+    const char* v = std::getenv("PTGQ_DIVIDE");
+    return v != nullptr && std::atoi(v) != 0;
+  }();
+  return disabled;
+}
+
 inline bool rcp_bounds_checked(DType out, float qmin, float qmax) {
   switch (out) {
     case DType::kFloat8E4M3FN: return qmin == -448.0f && qmax == 448.0f;
