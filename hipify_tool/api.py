@@ -16,7 +16,7 @@ from . import torch_adapter
 from .manifest import Manifest
 from .maps import load_maps
 from .materialise import locked_output_root, write_plan
-from .options import DEFAULT_EXTENSIONS, Options
+from .options import DEFAULT_EXTENSIONS, Options, list_option
 from .plan import Plan, check_options, discover_inputs, make_plan
 from .translate import LaunchSyntax
 
@@ -65,15 +65,15 @@ def _options(
     return Options(
         project_dir=Path(project_dir),
         output_dir=Path(output_dir),
-        sources=tuple(Path(s) for s in sources),
-        include_dirs=tuple(Path(d) for d in include_dirs),
-        include=tuple(include),
-        exclude=tuple(exclude),
-        extensions=tuple(extensions),
+        sources=tuple(Path(s) for s in list_option("sources", sources)),
+        include_dirs=tuple(Path(d) for d in list_option("include_dirs", include_dirs)),
+        include=list_option("include", include),
+        exclude=list_option("exclude", exclude),
+        extensions=list_option("extensions", extensions),
         launch_syntax=launch_syntax,
         jobs=jobs,
         prune=prune,
-        maps=tuple(Path(m) for m in maps),
+        maps=tuple(Path(m) for m in list_option("maps", maps)),
     )
 
 

@@ -45,7 +45,7 @@ class _Log:
 def _common_options(func: F) -> F:
     """Flags shared by ``run`` and ``plan`` (one definition, so the two cannot drift)."""
     decorators = [
-        click.argument("sources", nargs=-1, type=click.Path(path_type=Path)),
+        click.argument("sources", nargs=-1, type=click.Path(path_type=Path, readable=False)),  # we say why
         click.option(
             "-p",
             "--project-dir",

@@ -4,15 +4,20 @@ It is what makes runs incremental (an input whose digest, include resolutions an
 unchanged is not translated again), what lets the tool tell its own files from hand-written ones
 (which it refuses to overwrite) and what ``--prune`` uses to find outputs whose source is gone.
 Stored as ``<output root>/.hipify-tool/manifest.json``, replaced atomically.
+
+A run that is about to write outputs first lists them in ``.hipify-tool/journal.json`` and deletes
+that journal only after saving the manifest, so a run killed in between leaves a record of every file
+it may have written: the next run owns them (see docs/robustness.md, "Crashes and concurrent runs").
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-__all__ = ["Entry", "Manifest", "STATE_DIR", "manifest_path"]
+__all__ = ["Entry", "Manifest", "STATE_DIR", "manifest_path", "journal_path", "journal_json", "load_journal"]
 
 STATE_DIR = ".hipify-tool"
 _FORMAT = 1
@@ -20,6 +25,34 @@ _FORMAT = 1
 
 def manifest_path(output_dir: Path) -> Path:
     return output_dir / STATE_DIR / "manifest.json"
+
+
+def journal_path(output_dir: Path) -> Path:
+    return output_dir / STATE_DIR / "journal.json"
+
+
+def journal_json(outputs: Iterable[str]) -> str:
+    """The journal: outputs (relative to the root) a run may write before it records them."""
+    return json.dumps({"format": _FORMAT, "outputs": sorted(outputs)}, separators=(",", ":")) + "\n"
+
+
+def load_journal(output_dir: Path) -> frozenset[str] | None:
+    """The outputs an unfinished run listed; ``None`` when there is no journal (the last run finished).
+
+    A journal that exists but cannot be read still says a run did not finish: its outputs are unknown,
+    but its temporary files in the state dir can be cleared.
+    """
+    try:
+        text = journal_path(output_dir).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return frozenset()
+    try:
+        outputs = json.loads(text)["outputs"]
+    except (ValueError, TypeError, KeyError):
+        return frozenset()
+    return frozenset(o for o in outputs if isinstance(o, str)) if isinstance(outputs, list) else frozenset()
 
 
 @dataclass(frozen=True)
@@ -50,20 +83,32 @@ class Manifest:
     """Entries keyed by the input's absolute path (several projects may share one output root)."""
 
     entries: dict[str, Entry]
+    pending: frozenset[str] | None = None
+    """Outputs in the journal of a run that did not finish (``None``: the last run finished). That run
+    may have written them without recording them, so they are the tool's own, like recorded outputs."""
 
     @classmethod
     def load(cls, output_dir: Path) -> Manifest:
         """An unreadable or foreign manifest is treated as empty: at worst everything is rewritten."""
+        return cls(cls._load_entries(output_dir), load_journal(output_dir))
+
+    @staticmethod
+    def _load_entries(output_dir: Path) -> dict[str, Entry]:
         try:
             raw = json.loads(manifest_path(output_dir).read_text(encoding="utf-8"))
             if raw.get("format") != _FORMAT:
-                return cls({})
-            return cls({path: Entry(**fields) for path, fields in raw["files"].items()})
+                return {}
+            return {path: Entry(**fields) for path, fields in raw["files"].items()}
         except (OSError, ValueError, TypeError, KeyError):
-            return cls({})
+            return {}
 
     def outputs(self) -> set[str]:
+        """Recorded outputs."""
         return {entry.output for entry in self.entries.values()}
+
+    def owned(self) -> set[str]:
+        """Outputs hipify-tool wrote here: recorded ones and those an unfinished run may have written."""
+        return self.outputs() | self.pending if self.pending else self.outputs()
 
     def to_json(self) -> str:
         names = [f.name for f in fields(Entry)]  # shallow: asdict's deep copies cost ~0.2 s on big trees

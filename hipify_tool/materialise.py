@@ -4,6 +4,11 @@ Every planned output is written (an unchanged file as a copy, never skipped), at
 file + rename in the same directory), only when its bytes differ (unchanged outputs keep their mtime,
 so nothing recompiles), under an advisory lock on the output root, never outside it. Sources are
 only ever opened for reading, by the plan.
+
+Crash safety (docs/robustness.md): outputs are listed in a journal before the first is written, the
+manifest is saved after the last, then the journal is deleted. A run that finds a journal knows the
+previous one was killed: it owns that run's outputs, clears its temporary files and removes the
+outputs that nothing produces any more.
 """
 
 from __future__ import annotations
@@ -13,15 +18,17 @@ import errno
 import fcntl
 import json
 import os
+import posixpath
+import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from .errors import EnvironmentProblem
-from .manifest import STATE_DIR, Manifest, manifest_path
+from .manifest import STATE_DIR, Manifest, journal_json, journal_path, manifest_path
 from .plan import Plan
 
 __all__ = [
@@ -45,7 +52,11 @@ LOCK_TIMEOUT_S = 600.0
 
 @contextmanager
 def locked_output_root(output_dir: Path, timeout_s: float = LOCK_TIMEOUT_S) -> Iterator[None]:
-    """Exclusive advisory lock on the output root: parallel runs into one root take turns."""
+    """Exclusive advisory lock on the output root: parallel runs (processes or threads) take turns.
+
+    A ``flock`` on a descriptor of its own, released when the run ends or dies. Translation workers
+    forked while it is held share it, so they exit when their run does (``plan._die_with_parent``).
+    """
     state = output_dir / STATE_DIR
     try:
         state.mkdir(parents=True, exist_ok=True)
@@ -90,13 +101,21 @@ def _atomic_write(target: Path, data: bytes) -> None:
         raise EnvironmentProblem(f"{target}: cannot write ({exc.strerror})") from None
 
 
+_TEMP_NAME = re.compile(r"\.(?P<name>.+)\.[0-9]+\.tmp")
+""":func:`_atomic_write`'s temporary files: ``.<name>.<pid>.tmp``."""
+
+
+def _holds(target: Path, data: bytes) -> bool:
+    try:
+        return target.stat().st_size == len(data) and target.read_bytes() == data
+    except OSError:
+        return False
+
+
 def write_if_changed(target: Path, data: bytes) -> bool:
     """Atomically replace ``target`` unless it already holds ``data``; True when written."""
-    try:
-        if target.stat().st_size == len(data) and target.read_bytes() == data:
-            return False
-    except OSError:
-        pass
+    if _holds(target, data):
+        return False
     _atomic_write(target, data)
     return True
 
@@ -136,7 +155,11 @@ class WriteResult:
     unchanged: tuple[Path, ...]
     """Outputs already holding the right bytes (their mtime is untouched)."""
     removed: tuple[Path, ...]
-    """Stale outputs removed by ``prune``."""
+    """Outputs no source produces any more (superseded, stale with ``prune``, or left by a killed run)."""
+
+
+def _is_plain_file(path: Path) -> bool:
+    return path.is_file() and not path.is_symlink()
 
 
 def _remove(root: _Root, target: Path) -> bool:
@@ -151,26 +174,116 @@ def _remove(root: _Root, target: Path) -> bool:
         raise EnvironmentProblem(f"{target}: cannot remove ({exc.strerror})") from None
 
 
+def _sweep_temporaries(directory: Path, names: Iterable[str] | None) -> None:
+    """Remove temporary files a killed run left in ``directory``: only ``.<name>.<pid>.tmp`` for the
+    given output ``names`` (``None``: any name), and only under the lock, so no live writer owns them."""
+    wanted = None if names is None else set(names)
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    for entry in entries:
+        m = _TEMP_NAME.fullmatch(entry.name)
+        if m is None or (wanted is not None and m["name"] not in wanted):
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+        except OSError:
+            pass  # best effort: a leftover temporary file is untidy, not wrong
+
+
+def _is_output_rel(rel: str) -> bool:
+    """A journal line the tool could have written: a normalised path inside the root."""
+    return rel not in ("", ".") and not rel.startswith(("/", "../")) and posixpath.normpath(rel) == rel
+
+
+class _Journal:
+    """The intent journal: which outputs a run may write before the manifest records them.
+
+    Written (atomically) before the first output, deleted only after the manifest is saved; a run that
+    writes nothing never touches it, so a no-op run stays read-only.
+    """
+
+    def __init__(self, root: _Root, pending: frozenset[str] | None) -> None:
+        self.root = root
+        self.state = root.root / STATE_DIR
+        self.pending = None if pending is None else frozenset(r for r in pending if _is_output_rel(r))
+        """The previous run's journal, if it did not finish."""
+        self.live = pending is not None
+        self.swept_state = False
+
+    def sweep_state_dir(self) -> None:
+        """Temporary manifests and journals of killed runs (a handful of entries: cheap)."""
+        if not self.swept_state:
+            _sweep_temporaries(self.state, None)
+            self.swept_state = True
+
+    def recover(self) -> None:
+        """Clear what a killed run left: temporary files beside every output its journal listed."""
+        if self.pending is None:
+            return
+        by_dir: dict[str, list[str]] = {}
+        for rel in self.pending:
+            parent, _, name = rel.rpartition("/")
+            by_dir.setdefault(parent, []).append(name)
+        for parent, names in sorted(by_dir.items()):
+            directory = self.root.root / parent
+            if self.root.inside(os.path.realpath(directory)):
+                _sweep_temporaries(directory, names)
+        self.sweep_state_dir()
+
+    def begin(self, outputs: Iterable[str]) -> None:
+        """Record ``outputs`` (and any an earlier killed run listed) before writing the first of them."""
+        self.sweep_state_dir()
+        self.root.prepare_dir(self.state)
+        _atomic_write(journal_path(self.root.root), journal_json(set(outputs) | (self.pending or set())).encode())
+        self.live = True
+
+    def end(self) -> None:
+        """Once the manifest is saved: every output is recorded, the journal has done its job."""
+        if self.live:
+            try:
+                journal_path(self.root.root).unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise EnvironmentProblem(f"{journal_path(self.root.root)}: cannot remove ({exc.strerror})") from None
+            self.live = False
+
+
 def write_plan(plan: Plan, manifest: Manifest, *, prune: bool) -> WriteResult:
     """Write every planned output and record it; call inside :func:`locked_output_root`.
 
     An output that a source no longer produces (a header renamed ``x.h`` -> ``x_hip.h`` once its
     translation started changing it) is removed: it was ours, and a stray copy would later look like
-    a hand-written file. Outputs whose source is gone are removed only with ``prune``.
+    a hand-written file. So are the outputs a killed run journaled that nothing produces now. Outputs
+    whose source is gone are removed only with ``prune``.
     """
     root = _Root(plan.options.output_dir)
+    journal = _Journal(root, manifest.pending)
+    journal.recover()
+    files = sorted(plan.files.values(), key=lambda f: f.output)
+    to_write = {f.output for f in files if f.data is not None and not _holds(plan.output_path(f.output), f.data)}
+    if to_write:
+        journal.begin(to_write)
     written: list[Path] = []
     unchanged: list[Path] = []
     entries = dict(manifest.entries)
-    superseded: set[str] = set()
-    for f in sorted(plan.files.values(), key=lambda f: f.output):
+    # A killed run's outputs that nothing produces now (a header it renamed): ours, and stray.
+    superseded: set[str] = {rel for rel in journal.pending or () if _is_plain_file(plan.output_path(rel))}
+    for f in files:
         target = plan.output_path(f.output)
         entry = f.entry
         if f.data is None:
             unchanged.append(target)
         else:
-            root.prepare_dir(target.parent)
-            (written if write_if_changed(target, f.data) else unchanged).append(target)
+            root.prepare_dir(target.parent)  # after the journal: it may create directories
+            if f.output in to_write:
+                _atomic_write(target, f.data)
+                written.append(target)
+            else:
+                unchanged.append(target)
             st = target.stat()
             entry = dataclasses.replace(entry, output_size=st.st_size, output_mtime_ns=st.st_mtime_ns)
         key = str(plan.source_path(f.source))
@@ -190,7 +303,9 @@ def write_plan(plan: Plan, manifest: Manifest, *, prune: bool) -> WriteResult:
     if updated.entries != manifest.entries:
         path = manifest_path(plan.options.output_dir)
         root.prepare_dir(path.parent)
+        journal.sweep_state_dir()
         _atomic_write(path, updated.to_json().encode())
+    journal.end()
     return WriteResult(tuple(written), tuple(unchanged), tuple(removed))
 
 

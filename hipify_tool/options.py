@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from .errors import UsageError
 from .translate import LaunchSyntax
 
-__all__ = ["Options", "DEFAULT_EXTENSIONS", "LAUNCH_SYNTAXES", "option_help"]
+__all__ = ["Options", "DEFAULT_EXTENSIONS", "LAUNCH_SYNTAXES", "option_help", "list_option"]
+
+T = TypeVar("T")
+_LIST_FIELDS = ("sources", "include_dirs", "include", "exclude", "extensions", "maps")
+
+
+def list_option(name: str, value: Iterable[T]) -> tuple[T, ...]:
+    """A list-valued option as a tuple; a bare string is refused rather than split into characters
+    (``include="*.cu"`` would otherwise select every file through its ``*``)."""
+    if isinstance(value, (str, bytes, os.PathLike)):
+        raise UsageError(f"{name}: expected a list, got the single value {value!r} (write [{value!r}])")
+    return tuple(value)
+
 
 DEFAULT_EXTENSIONS: tuple[str, ...] = (".cu", ".cuh", ".c", ".cc", ".cpp", ".h", ".in", ".hpp")
 """PyTorch's ``hipify()`` default extensions."""
@@ -55,6 +69,14 @@ class Options:
         default=(),
         metadata=_help("Custom mapping files (TOML or JSON), applied before PyTorch's tables; later files win."),
     )
+
+    def __post_init__(self) -> None:
+        for name in _LIST_FIELDS:
+            list_option(name, getattr(self, name))
+        if self.launch_syntax not in LAUNCH_SYNTAXES:
+            raise UsageError(f"launch_syntax: expected one of {', '.join(LAUNCH_SYNTAXES)}, got {self.launch_syntax!r}")
+        if self.jobs is not None and (not isinstance(self.jobs, int) or self.jobs < 1):
+            raise UsageError(f"jobs: expected a positive integer, got {self.jobs!r}")
 
     def resolved(self) -> Options:
         """The same options with absolute, normalised paths (symlinks kept, as compilers keep them)."""

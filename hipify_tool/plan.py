@@ -8,9 +8,13 @@ the plan translates in memory; :mod:`hipify_tool.materialise` only writes what t
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import os
 import posixpath
+import threading
+import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,12 +157,31 @@ class _Work:
         return self.data
 
 
+def _repeated(items: Sequence[str]) -> list[str]:
+    return [item for item, count in Counter(items).items() if count > 1]
+
+
 def _read_bytes(path: str) -> bytes:
     try:
         with open(path, "rb") as f:
             return f.read()
     except OSError as exc:
         raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def _die_with_parent(parent: int) -> None:
+    """Translation worker initializer: exit once the run that forked it is gone.
+
+    Workers inherit the output root's lock; if the run is killed (SIGKILL, the OOM killer), idle
+    workers would otherwise live on holding it, and every later run into that root would wait for them.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="hipify-tool-parent-watch", daemon=True).start()
 
 
 def _translate_chunk(translator: Translator, items: list[tuple[str, str]]) -> list[str | TranslationFailure]:
@@ -241,6 +264,7 @@ class _Planner:
     def _step1(self, batch: Sequence[_Work]) -> None:
         """Translation step 1 for files not reusable from the manifest, in parallel when it pays."""
         todo = [w for w in batch if w.translated and w.step1 is None and w.reused is None]
+        todo = [w for w in todo if not self._is_binary(w)]
         if not todo:
             return
         for w in todo:
@@ -255,7 +279,9 @@ class _Planner:
 
             chunks = [items[i :: jobs * 2] for i in range(jobs * 2)]
             by_rel: dict[str, str | TranslationFailure] = {}
-            with ProcessPoolExecutor(jobs, mp_context=get_context("fork")) as pool:
+            with ProcessPoolExecutor(
+                jobs, mp_context=get_context("fork"), initializer=_die_with_parent, initargs=(os.getpid(),)
+            ) as pool:
                 chunk_results = pool.map(_translate_chunk, [translator] * len(chunks), chunks)
                 for chunk, results in zip(chunks, chunk_results, strict=True):
                     for (rel, _), result in zip(chunk, results, strict=True):
@@ -276,6 +302,18 @@ class _Planner:
             else:
                 w.step1 = result
         self.translated_count += len(todo)
+
+    def _is_binary(self, w: _Work) -> bool:
+        """A NUL byte never occurs in C++ source: translating such a file would only corrupt it."""
+        nul = w.load().find(b"\0")
+        if nul == -1:
+            return False
+        self.translation_problems.append(
+            FileProblem(w.rel, f"NUL byte at offset {nul}: binary data or UTF-16 text, not source hipify can translate")
+        )
+        w.step1 = ""
+        w.decoded = decode(b"")
+        return True
 
     def _report(self, done: int, batch: int) -> None:
         """Progress for front ends: files translated so far, of those known so far (headers add more)."""
@@ -356,8 +394,9 @@ class _Planner:
             for rel in component:
                 planned[rel] = self._finish_file(self.work[rel], outputs, forced=cyclic)
                 outputs[rel] = planned[rel].output
-        if self.translation_problems:
-            raise TranslationError(sorted(self.translation_problems, key=lambda p: p.path))
+        if self.translation_problems:  # named by full path, as every other error is
+            problems = [FileProblem(self.prefix + p.path, p.message) for p in self.translation_problems]
+            raise TranslationError(sorted(problems, key=lambda p: p.path))
         self._check_conflicts(planned)
         live = {self.prefix + rel for rel in planned}
         produced = {p.output for p in planned.values()}
@@ -366,6 +405,8 @@ class _Planner:
             for path, e in self.manifest.entries.items()
             if path not in live and e.output not in produced and not os.path.exists(path)
         )
+        listed = [str(src) for src in self.o.sources]
+        self.warnings += [f"{src}: listed more than once; translated once" for src in _repeated(listed)]
         return Plan(
             options=self.o,
             inputs=tuple(inputs),
@@ -440,7 +481,7 @@ class _Planner:
             if len(sources) > 1:
                 names = " and ".join(sorted(sources))
                 problems.append(FileProblem(output, f"{names} would all be written to this output"))
-        ours = self.manifest.outputs()
+        ours = self.manifest.owned()  # an interrupted run's journaled outputs are ours too
         for f in sorted(planned.values(), key=lambda f: f.output):
             if f.output != f.source and self._exists(self.prefix + f.output):
                 problems.append(
@@ -478,9 +519,20 @@ def check_options(o: Options) -> None:
         raise UsageError(f"{o.project_dir}: project dir does not exist or is not a directory")
     project, output = str(o.project_dir), str(o.output_dir)
     if _is_within(project, output):
-        raise UsageError(f"{output}: output dir must not be the project dir or contain it")
-    if _is_within(output, project) and STATE_DIR in Path(output).relative_to(project).parts:
-        raise UsageError(f"{output}: output dir must not be inside a {STATE_DIR} directory")
+        raise UsageError(
+            f"{output}: output dir must not be the project dir or contain it (sources are never written; "
+            "in-place translation is not offered)"
+        )
+    if os.path.lexists(output) and not os.path.isdir(output):
+        raise UsageError(f"{output}: output dir exists and is not a directory")
+    if _is_within(output, project):
+        if STATE_DIR in Path(output).relative_to(project).parts:
+            raise UsageError(f"{output}: output dir must not be inside a {STATE_DIR} directory")
+        if not _is_output_root_or_new(output):
+            raise UsageError(
+                f"{output}: output dir is inside the project dir and holds files hipify-tool did not write; "
+                "choose a new or empty directory"
+            )
     for d in o.include_dirs:
         if not d.is_dir():
             raise UsageError(f"{d}: include dir does not exist")
@@ -489,14 +541,50 @@ def check_options(o: Options) -> None:
     problems: list[FileProblem] = []
     for src in o.sources:
         s = str(src)
+        if not src.is_file():
+            raise UsageError(f"{s}: {_not_a_file(s, project)}")
         if not _is_within(s, project):
             problems.append(FileProblem(s, f"is outside the project dir {project}"))
         elif _is_within(s, output):
             problems.append(FileProblem(s, f"is inside the output dir {output}"))
-        elif not src.is_file():
-            raise UsageError(f"{s}: no such file")
     if problems:
         raise PlanConflict(problems)
+
+
+def _is_output_root_or_new(output: str) -> bool:
+    """An output dir nested in the project is safe only if it is ours or empty: otherwise it may hold
+    sources, which whole-tree discovery would silently skip and outputs would mingle with."""
+    try:
+        with os.scandir(output) as entries:
+            return all(e.name == STATE_DIR for e in entries) or os.path.isdir(os.path.join(output, STATE_DIR))
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return True  # unreadable: the run reports it when it locks the root
+
+
+def _not_a_file(path: str, project: str) -> str:
+    """Why an explicit source cannot be read, in the words a user can act on."""
+    if os.path.isdir(path):
+        return "is a directory, not a source file"
+    if os.path.islink(path):
+        try:
+            os.stat(path)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return "symlink loop"
+            return f"broken symlink (to {os.readlink(path)})"
+    if os.path.lexists(path):
+        return "is not a regular file"
+    return f"no such file{_cwd_hint(path, project)}"
+
+
+def _cwd_hint(path: str, project: str) -> str:
+    """Sources are taken from the current directory; a user may have meant the project dir."""
+    meant = os.path.normpath(os.path.join(project, os.path.relpath(path)))
+    if _is_within(meant, project) and os.path.isfile(meant):
+        return f" (paths are taken from the current directory: did you mean {meant}?)"
+    return ""
 
 
 def discover_inputs(o: Options) -> tuple[str, ...]:
@@ -517,13 +605,18 @@ def discover_inputs(o: Options) -> tuple[str, ...]:
     return tuple(inputs)
 
 
+def _cannot_list(exc: OSError) -> None:
+    """A directory the walk cannot read would silently drop its sources: make it an error instead."""
+    raise UsageError(f"{exc.filename}: cannot list directory ({exc.strerror})")
+
+
 def _walk(o: Options) -> list[str]:
     include = _pathspec(o.include) if o.include else None
     exclude = _pathspec(o.exclude) if o.exclude else None
     extensions = tuple(o.extensions)
     project, output = str(o.project_dir), str(o.output_dir)
     found: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(project):
+    for dirpath, dirnames, filenames in os.walk(project, onerror=_cannot_list):
         dirnames[:] = sorted(
             d
             for d in dirnames

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import EnvironmentProblem
-from .translate import LaunchSyntax, Translator
+from .translate import LaunchSyntax, Translator, mask_like_pytorch
 
 if TYPE_CHECKING:
     from .maps import CustomMap
@@ -150,18 +150,38 @@ _PASS_NAMES = (
 )
 
 
+_MASK_HOOK = "_hipify_tool_mask_like_pytorch"
+
+
+def _with_linear_mask(launches: ast.stmt) -> ast.stmt:
+    """``processKernelLaunches`` with its nested ``mask_comments`` calling :func:`mask_like_pytorch`.
+
+    PyTorch's mask is quadratic in the file size (hours for a 50 MB file); ours returns the same
+    string in linear time. A ``mask_comments`` of another shape is left as PyTorch wrote it.
+    """
+    assert isinstance(launches, ast.FunctionDef)
+    for node in launches.body:
+        if isinstance(node, ast.FunctionDef) and node.name == "mask_comments" and len(node.args.args) == 1:
+            call = ast.Call(ast.Name(_MASK_HOOK, ast.Load()), [ast.Name(node.args.args[0].arg, ast.Load())], [])
+            node.body = [ast.copy_location(ast.Return(call), node.body[0])]
+            ast.fix_missing_locations(node)
+    return launches
+
+
 @functools.cache
 def load_passes() -> HipifyPasses:
     """PyTorch's pass functions from ``hipify_python.py``, without running that module's top level.
 
     Importing the module builds a trie regex of every mapping (~0.12 s); the pass functions do not
     use it. So the functions (and the few names they need) are compiled from the module's own source
-    into a fresh namespace (~0.015 s). If a future torch moves them, the whole module is imported.
+    into a fresh namespace (~0.015 s), with :func:`_with_linear_mask` applied. If a future torch moves
+    them, the whole module is imported and its functions used as they are.
     """
     path = hipify_dir() / "hipify_python.py"
     namespace: dict[str, Any] = {
         "__name__": f"{_PRIVATE_PACKAGE}.passes",
         "MATH_TRANSPILATIONS": load_tables().math_map,
+        _MASK_HOOK: mask_like_pytorch,
     }
     try:
         tree = ast.parse(path.read_bytes(), filename=str(path))
@@ -171,7 +191,7 @@ def load_passes() -> HipifyPasses:
             if isinstance(node, ast.Import) or (isinstance(node, ast.ImportFrom) and not node.level):
                 body.append(node)
             elif isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in wanted:
-                body.append(node)
+                body.append(_with_linear_mask(node) if node.name == "processKernelLaunches" else node)
             elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in wanted for t in node.targets):
                 body.append(node)
         exec(compile(ast.Module(body=body, type_ignores=[]), str(path), "exec"), namespace)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,13 @@ for path in (str(_TESTS.parent), str(_TESTS)):
         sys.path.insert(0, path)
 
 from helpers import cccl_sample, have_cccl, pytorch_hipify  # noqa: E402
+
+if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+    # Hypothesis keeps caches in ./.hypothesis (the checkout) even with its example database off, and
+    # fills them while pytest collects: point them at the temp dir before any test module loads.
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    set_hypothesis_home_dir(Path(tempfile.gettempdir()) / f"hipify-tool-hypothesis-{os.getuid()}")
 
 
 @pytest.fixture(scope="session")

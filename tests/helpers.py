@@ -221,3 +221,47 @@ def cccl_sample(dest: Path) -> Path:
 
 def have_cccl() -> bool:
     return (CCCL / "cub").is_dir() and (CCCL / "thrust" / "system" / "cuda").is_dir()
+
+
+# --- confinement: what a command changed around the project and output dirs ------------------------
+
+
+def tree_state(root: Path) -> dict[str, tuple[object, ...]]:
+    """Every entry under ``root`` (symlinks not followed): kind, mode, size, mtime and a content hash.
+
+    Taken before and after a command, :func:`changed_paths` tells what it created, changed or removed.
+    """
+    import hashlib
+
+    state: dict[str, tuple[object, ...]] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            rel = os.path.relpath(path, root)
+            if os.path.islink(path):
+                state[rel] = ("link", os.readlink(path))
+            elif os.path.isdir(path):
+                state[rel] = ("dir", st.st_mode)
+            else:
+                try:
+                    digest = hashlib.blake2b(Path(path).read_bytes(), digest_size=16).hexdigest()
+                except PermissionError:  # an unreadable file a test made on purpose
+                    digest = "?"
+                state[rel] = ("file", st.st_mode, st.st_size, st.st_mtime_ns, digest)
+    return state
+
+
+def changed_paths(before: Mapping[str, tuple[object, ...]], after: Mapping[str, tuple[object, ...]]) -> set[str]:
+    return {rel for rel in before.keys() | after.keys() if before.get(rel) != after.get(rel)}
+
+
+def is_temp_file(rel: str) -> bool:
+    """The atomic writer's temporary name: ``.<name>.<pid>.tmp`` next to the target."""
+    return re.fullmatch(r"\..+\.\d+\.tmp", os.path.basename(rel)) is not None
+
+
+def stress_scale() -> int:
+    """``HIPIFY_TOOL_STRESS=N``: the opt-in long tier multiplies repetitions and examples by N (default 1)."""
+    raw = os.environ.get("HIPIFY_TOOL_STRESS", "").strip()
+    return max(1, int(raw)) if raw else 1

@@ -158,12 +158,12 @@ def test_translation_collision_and_write_errors_exit_codes(tmp_path: Path) -> No
     _no_traceback(proc)
     assert len(proc.stderr.splitlines()) == 1 and "k_hip.hip" in proc.stderr
 
-    ok = write_tree(tmp_path / "ok", {"k.cu": "int a;\n"})
-    (tmp_path / "o3").write_text("a file where the output dir should be")
-    proc = run_cli("run", "-p", ok, "-o", tmp_path / "o3", ok / "k.cu")
+    ok = write_tree(tmp_path / "ok", {"sub/k.cu": "int a;\n"})
+    write_tree(tmp_path / "o3", {"sub": "a file where an output directory must go"})
+    proc = run_cli("run", "-p", ok, "-o", tmp_path / "o3", ok / "sub" / "k.cu")
     assert proc.returncode == 5
     _no_traceback(proc)
-    assert len(proc.stderr.splitlines()) == 1 and str(tmp_path / "o3") in proc.stderr
+    assert len(proc.stderr.splitlines()) == 1 and str(tmp_path / "o3" / "sub") in proc.stderr
 
 
 def test_several_problems_one_line_each(tmp_path: Path) -> None:
