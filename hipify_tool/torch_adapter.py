@@ -156,8 +156,9 @@ _MASK_HOOK = "_hipify_tool_mask_like_pytorch"
 def _with_linear_mask(launches: ast.stmt) -> ast.stmt:
     """``processKernelLaunches`` with its nested ``mask_comments`` calling :func:`mask_like_pytorch`.
 
-    PyTorch's mask is quadratic in the file size (hours for a 50 MB file); ours returns the same
-    string in linear time. A ``mask_comments`` of another shape is left as PyTorch wrote it.
+    PyTorch's mask appends one character at a time; ours returns the same string 2.5x faster, and in
+    linear time even where CPython cannot grow the string in place (under a profiler or tracer,
+    where PyTorch's takes 31 s for 1 MB). A ``mask_comments`` of another shape is left as PyTorch wrote it.
     """
     assert isinstance(launches, ast.FunctionDef)
     for node in launches.body:

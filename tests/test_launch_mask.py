@@ -1,6 +1,7 @@
 """The linear comment mask swapped into PyTorch's launch rewriter returns PyTorch's bytes.
 
-PyTorch's ``mask_comments`` (nested in ``processKernelLaunches``) is quadratic; the adapter replaces
+PyTorch's ``mask_comments`` (nested in ``processKernelLaunches``) appends a character at a time,
+quadratic wherever CPython cannot grow the string in place; the adapter replaces
 its body with :func:`hipify_tool.translate.mask_like_pytorch`. These tests hold the two equal on
 random text, and the whole rewritten pass equal to PyTorch's untouched one.
 """
@@ -59,7 +60,7 @@ def test_mask_equals_pytorchs_on_real_code() -> None:
 
 @cache
 def _pytorch_launches() -> Callable[[str, dict[str, list[str]]], str]:
-    """PyTorch's ``processKernelLaunches`` from the imported module, with its quadratic mask."""
+    """PyTorch's ``processKernelLaunches`` from the imported module, with its own mask."""
     return torch_adapter._load("hipify_python").processKernelLaunches  # type: ignore[no-any-return]
 
 
