@@ -82,6 +82,10 @@ def locked_output_root(output_dir: Path, timeout_s: float = LOCK_TIMEOUT_S) -> I
         os.close(fd)  # closing releases the lock
 
 
+_TEMP_NAME = re.compile(r"\.(?P<name>.+)\.[0-9]+\.tmp")
+""":func:`_atomic_write`'s temporary files, ``.<name>.<pid>.tmp``, as a killed run may leave them."""
+
+
 def _atomic_write(target: Path, data: bytes) -> None:
     tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
     try:
@@ -99,10 +103,6 @@ def _atomic_write(target: Path, data: bytes) -> None:
         except OSError:
             pass
         raise EnvironmentProblem(f"{target}: cannot write ({exc.strerror})") from None
-
-
-_TEMP_NAME = re.compile(r"\.(?P<name>.+)\.[0-9]+\.tmp")
-""":func:`_atomic_write`'s temporary files: ``.<name>.<pid>.tmp``."""
 
 
 def _holds(target: Path, data: bytes) -> bool:

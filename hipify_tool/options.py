@@ -14,7 +14,6 @@ from .translate import LaunchSyntax
 __all__ = ["Options", "DEFAULT_EXTENSIONS", "LAUNCH_SYNTAXES", "option_help", "list_option"]
 
 T = TypeVar("T")
-_LIST_FIELDS = ("sources", "include_dirs", "include", "exclude", "extensions", "maps")
 
 
 def list_option(name: str, value: Iterable[T]) -> tuple[T, ...]:
@@ -71,8 +70,9 @@ class Options:
     )
 
     def __post_init__(self) -> None:
-        for name in _LIST_FIELDS:
-            list_option(name, getattr(self, name))
+        for f in fields(self):
+            if isinstance(f.default, tuple):  # the list-valued options
+                list_option(f.name, getattr(self, f.name))
         if self.launch_syntax not in LAUNCH_SYNTAXES:
             raise UsageError(f"launch_syntax: expected one of {', '.join(LAUNCH_SYNTAXES)}, got {self.launch_syntax!r}")
         if self.jobs is not None and (not isinstance(self.jobs, int) or self.jobs < 1):

@@ -85,15 +85,31 @@ def _env(world: Path) -> dict[str, str]:
     return env
 
 
-def _hipify(world: Path, args: Sequence[str], prefix: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
+def _hipify(
+    world: Path,
+    args: Sequence[str],
+    prefix: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    preexec_fn: Callable[[], None] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """The CLI in ``world``'s working dir and environment, behind an optional wrapper ``prefix``."""
     return subprocess.run(
         [*prefix, sys.executable, "-m", "hipify_tool", *args],
         capture_output=True,
         text=True,
         cwd=world / "cwd",
-        env=_env(world),
+        env=_env(world) | dict(env or {}),
         timeout=600,  # a hang guard only: the 50 MB case takes seconds
+        preexec_fn=preexec_fn,
     )
+
+
+def _assert_confined(world: Path, before: Mapping[str, tuple[object, ...]], out_rel: str = "out") -> None:
+    """Nothing outside the output root changed, but the root's missing parents (created as mkdir -p)."""
+    parents = {p.as_posix() for p in Path(out_rel).parents}
+    for rel in changed_paths(before, tree_state(world)):
+        inside = rel == out_rel or rel.startswith(out_rel + "/")
+        assert inside or (rel in parents and rel not in before), f"wrote outside the output root: {rel}"
 
 
 def _world(tmp_path: Path, files: Mapping[str, str | bytes]) -> Path:
@@ -350,8 +366,7 @@ def test_bad_input(name: str, tmp_path: Path) -> None:
 
     proc = _hipify(world, _expand(world, case.args), prefix)
 
-    for rel in changed_paths(before, tree_state(world)):
-        assert rel == "out" or rel.startswith("out/"), f"{name}: wrote outside the output root: {rel}"
+    _assert_confined(world, before)
     assert proc.returncode == case.code, proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
     lines = proc.stderr.splitlines()
@@ -381,73 +396,58 @@ def test_every_documented_exit_code_is_exercised() -> None:
 # --- a full disk -------------------------------------------------------------------------------------
 
 
-def test_full_disk_leaves_only_complete_outputs(tmp_path: Path) -> None:
-    """Out of space mid-run (a 64 KiB tmpfs as the output root): exit 5 naming the file, every file
-    left there complete, no temporary file; with room again, the next run finishes the tree."""
-    prefix = _tmpfs_prefix()
-    if prefix is None:
-        pytest.skip("cannot mount a tmpfs in a user namespace here (unshare unavailable or forbidden)")
-    big = "// " + "cudaMalloc " * 12_000 + "\n"  # ~130 KB: cannot fit
-    world = _world(tmp_path, {"proj/a.cu": KERNEL, "proj/b.cu": big + KERNEL, "proj/c.cu": KERNEL})
-    (world / "out").mkdir()
-    snap = tmp_path.parent / f"{tmp_path.name}-snapshot"
-    before = tree_state(world)
-    script = 'mount -t tmpfs -o size=64k tmpfs "$0" && { "$@"; rc=$?; cp -a "$0/." "$SNAP/"; exit $rc; }'
-    env = _env(world) | {"SNAP": str(snap)}
-    snap.mkdir()
-    cmd = [sys.executable, "-m", "hipify_tool", *_expand(world, RUN)]
-    proc = subprocess.run(
-        [*prefix, "sh", "-c", script, str(world / "out"), *cmd],
-        capture_output=True,
-        text=True,
-        cwd=world / "cwd",
-        env=env,
-        timeout=120,
-    )
-    assert changed_paths(before, tree_state(world)) == set()  # the tmpfs covered out/ and is gone
+def _write_failure_world(tmp_path: Path) -> Path:
+    """Three sources; ``b.cu`` (~130 KB translated) cannot fit in 64 KiB, ``a.cu`` and ``c.cu`` can."""
+    big = "// " + "cudaMalloc " * 12_000 + "\n"
+    return _world(tmp_path, {"proj/a.cu": KERNEL, "proj/b.cu": big + KERNEL, "proj/c.cu": KERNEL})
+
+
+def _assert_failed_write(proc: subprocess.CompletedProcess[str], world: Path, left: Path, reason: str) -> None:
+    """Exit 5 in one line naming ``b.hip``; what is left under ``left`` is complete and has no temporary
+    file; with room again, the next run finishes the tree."""
     assert proc.returncode == 5, proc.stderr
     lines = proc.stderr.splitlines()
-    assert len(lines) == 1 and "No space left on device" in lines[0], proc.stderr
-    assert str(world / "out" / "b.hip") in lines[0]
-    left = read_tree(snap)
-    assert not [rel for rel in left if is_temp_file(rel)], sorted(left)
-    assert set(left) <= {"a.hip", "c.hip"}
-    for data in left.values():
+    assert len(lines) == 1 and reason in lines[0] and str(world / "out" / "b.hip") in lines[0], proc.stderr
+    outputs = read_tree(left)
+    assert not [rel for rel in outputs if is_temp_file(rel)] and set(outputs) <= {"a.hip", "c.hip"}, sorted(outputs)
+    for data in outputs.values():
         assert data == BREADCRUMB + HIP_KERNEL.encode()
-
     proc = _hipify(world, _expand(world, RUN))
     assert proc.returncode == 0, proc.stderr
     assert sorted(read_tree(world / "out")) == ["a.hip", "b.hip", "c.hip"]
+
+
+def test_full_disk_leaves_only_complete_outputs(tmp_path: Path) -> None:
+    """Out of space mid-run: a 64 KiB tmpfs as the output root, in a user + mount namespace. Its
+    contents are copied out before the namespace (and the tmpfs) goes away."""
+    prefix = _tmpfs_prefix()
+    if prefix is None:
+        pytest.skip("cannot mount a tmpfs in a user namespace here (unshare unavailable or forbidden)")
+    world = _write_failure_world(tmp_path)
+    (world / "out").mkdir()
+    snap = tmp_path.parent / f"{tmp_path.name}-snapshot"
+    snap.mkdir()
+    before = tree_state(world)
+    script = 'mount -t tmpfs -o size=64k tmpfs "$1" && shift && { "$@"; rc=$?; cp -a "$OUT/." "$SNAP/"; exit $rc; }'
+    wrapper = (*prefix, "sh", "-c", script, "sh", str(world / "out"))
+    proc = _hipify(world, _expand(world, RUN), wrapper, env={"SNAP": str(snap), "OUT": str(world / "out")})
+    assert changed_paths(before, tree_state(world)) == set()  # the tmpfs covered out/ and is gone
+    _assert_failed_write(proc, world, snap, "No space left on device")
 
 
 def test_write_error_from_a_file_size_limit(tmp_path: Path) -> None:
     """The same guarantees under an injected write error (RLIMIT_FSIZE: EFBIG), which needs no privileges."""
     import resource
 
-    big = "// " + "cudaMalloc " * 12_000 + "\n"
-    world = _world(tmp_path, {"proj/a.cu": KERNEL, "proj/b.cu": big + KERNEL, "proj/c.cu": KERNEL})
+    world = _write_failure_world(tmp_path)
     before = tree_state(world)
 
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
 
-    proc = subprocess.run(
-        [sys.executable, "-m", "hipify_tool", *_expand(world, RUN)],
-        capture_output=True,
-        text=True,
-        cwd=world / "cwd",
-        env=_env(world),
-        timeout=120,
-        preexec_fn=limit,
-    )
-    for rel in changed_paths(before, tree_state(world)):
-        assert rel == "out" or rel.startswith("out/"), rel
-    assert proc.returncode == 5, proc.stderr
-    lines = proc.stderr.splitlines()
-    assert len(lines) == 1 and str(world / "out" / "b.hip") in lines[0] and "File too large" in lines[0], lines
-    left = read_tree(world / "out")
-    assert not [rel for rel in left if is_temp_file(rel)] and set(left) <= {"a.hip", "c.hip"}, sorted(left)
-    assert _hipify(world, _expand(world, RUN)).returncode == 0
+    proc = _hipify(world, _expand(world, RUN), preexec_fn=limit)
+    _assert_confined(world, before)
+    _assert_failed_write(proc, world, world / "out", "File too large")
 
 
 # --- inputs that must translate, losslessly ----------------------------------------------------------
@@ -555,9 +555,7 @@ def test_odd_input_translates_losslessly(name: str, tmp_path: Path) -> None:
     out_root = Path(args[args.index("-o") + 1])
     out_root = out_root if out_root.is_absolute() else (world / "cwd" / out_root).resolve()
     out_rel = out_root.relative_to(world).as_posix()
-    parents = {p.as_posix() for p in Path(out_rel).parents}  # created for the root, as mkdir -p would
-    for rel in changed_paths(before, tree_state(world)):
-        assert rel == out_rel or rel.startswith(out_rel + "/") or (rel in parents and rel not in before), rel
+    _assert_confined(world, before, out_rel)
     written = {f"{out_rel}/{rel}": data for rel, data in read_tree(out_root).items()}
     assert written == dict(case.expect)
     assert (case.warns in proc.stderr) if case.warns else proc.stderr == ""
