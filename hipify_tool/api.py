@@ -1,7 +1,9 @@
-"""Python API: ``plan()`` and ``run()``, thin wrappers over plan -> materialise.
+"""The core's entry points: plan -> (materialise) -> build files and report, for every front end.
 
-Each call builds its own state: calls in one process never see each other's results (unlike
-PyTorch's ``hipify()``, whose module-level result dict leaks between calls).
+``plan()`` and ``run()`` are the Python API; the CLI calls :func:`plan_with_options` and
+:func:`run_with_options` with the :class:`~hipify_tool.options.Options` it parsed. Each call builds
+its own state: calls in one process never see each other's results (unlike PyTorch's ``hipify()``,
+whose module-level result dict leaks between calls).
 """
 
 from __future__ import annotations
@@ -11,30 +13,53 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import torch_adapter
+from .buildfiles import write_build_files
+from .inputs import check_options, discover_inputs
 from .manifest import Manifest
-from .maps import load_maps
-from .materialise import locked_output_root, write_plan
-from .options import DEFAULT_EXTENSIONS, Options, list_option
-from .plan import Plan, check_options, discover_inputs, make_plan
-from .translate import LaunchSyntax
+from .maps import CustomMap, load_maps
+from .materialise import locked_output_root, write_plan, write_text_if_changed
+from .options import Options
+from .planner import Plan, make_plan
 
-__all__ = ["plan", "run", "plan_with_options", "run_with_options", "make_plan_for", "RunResult", "Progress"]
+if TYPE_CHECKING:
+    from .errors import CheckFailed
+    from .report import Report
+
+__all__ = ["plan", "run", "plan_with_options", "run_with_options", "plan_against", "PlanResult", "RunResult"]
 
 StrPath = str | PathLike[str]
 
+Progress = Callable[[int, int], None]
+"""``progress(done, known)``: files translated so far, of those known so far."""
+
 
 @dataclass(frozen=True)
-class RunResult:
-    """What a run did."""
+class PlanResult:
+    """What ``plan`` computed."""
 
     plan: Plan
-    outputs: tuple[Path, ...]
+    report: Report | None = None
+    """The translation report, when the options ask for one (``report`` or ``strict``)."""
+
+    def strict_failure(self) -> CheckFailed | None:
+        """The ``strict`` verdict: the error to raise, or ``None`` when the run passes."""
+        if self.report is None or not self.plan.options.strict:
+            return None
+        return self.report.strict_failure()
+
+
+@dataclass(frozen=True)
+class RunResult(PlanResult):
+    """What a run did."""
+
+    outputs: tuple[Path, ...] = ()
     """One output per input, in input order (what a build compiles)."""
-    written: tuple[Path, ...]
-    unchanged: tuple[Path, ...]
-    removed: tuple[Path, ...]
+    written: tuple[Path, ...] = ()
+    unchanged: tuple[Path, ...] = ()
+    removed: tuple[Path, ...] = ()
 
     @property
     def all_outputs(self) -> list[Path]:
@@ -49,46 +74,19 @@ class RunResult:
         return self.plan.stale
 
 
-def _options(
-    project_dir: StrPath,
-    output_dir: StrPath,
-    sources: Iterable[StrPath],
-    include_dirs: Iterable[StrPath],
-    include: Iterable[str],
-    exclude: Iterable[str],
-    extensions: Iterable[str],
-    launch_syntax: LaunchSyntax,
-    jobs: int | None,
-    prune: bool,
-    maps: Iterable[StrPath] = (),
-) -> Options:
-    return Options(
-        project_dir=Path(project_dir),
-        output_dir=Path(output_dir),
-        sources=tuple(Path(s) for s in list_option("sources", sources)),
-        include_dirs=tuple(Path(d) for d in list_option("include_dirs", include_dirs)),
-        include=list_option("include", include),
-        exclude=list_option("exclude", exclude),
-        extensions=list_option("extensions", extensions),
-        launch_syntax=launch_syntax,
-        jobs=jobs,
-        prune=prune,
-        maps=tuple(Path(m) for m in list_option("maps", maps)),
-    )
-
-
-Progress = Callable[[int, int], None]
-"""``progress(done, known)``: files translated so far, of those known so far."""
-
-
-def make_plan_for(
-    options: Options, manifest: Manifest, progress: Progress | None = None, inputs: Sequence[str] | None = None
+def plan_against(
+    options: Options,
+    manifest: Manifest,
+    custom: CustomMap | None = None,
+    progress: Progress | None = None,
+    inputs: Sequence[str] | None = None,
 ) -> Plan:
     """The plan for resolved ``options`` against ``manifest``, with PyTorch's tables and the run's maps.
 
     The maps' digest joins the tables' fingerprint in the manifest key, so editing a map re-translates.
     """
-    custom = load_maps(options.maps)
+    if custom is None:
+        custom = load_maps(options.maps)
     fingerprint = torch_adapter.tables_fingerprint()
     if custom:
         fingerprint += f"+map:{custom.digest}"
@@ -102,88 +100,80 @@ def make_plan_for(
     )
 
 
-def plan_with_options(options: Options, *, progress: Progress | None = None) -> Plan:
-    """The plan for ``options``; reads only (the output root's manifest makes it incremental)."""
+def _report(the_plan: Plan, custom: CustomMap) -> Report | None:
+    """The report the options ask for (loading PyTorch's tables only then), its file written."""
+    o = the_plan.options
+    if o.report is None and not o.strict:
+        return None
+    from .report import analyse_plan
+
+    report = analyse_plan(the_plan, custom=custom)
+    if o.report is not None and o.report_file is not None:
+        write_text_if_changed(o.report_file, report.format(o.report, verbose=True))
+    return report
+
+
+def plan_with_options(options: Options, *, progress: Progress | None = None) -> PlanResult:
+    """The plan for ``options``; writes only the build files and report asked for (never an output)."""
     o = options.resolved()
-    return make_plan_for(o, Manifest.load(o.output_dir), progress)
+    check_options(o)
+    custom = load_maps(o.maps)
+    the_plan = plan_against(o, Manifest.load(o.output_dir), custom, progress, discover_inputs(o))
+    report = _report(the_plan, custom)
+    write_build_files(the_plan, o, listed=the_plan.all_outputs(), ran=False)
+    return PlanResult(the_plan, report)
 
 
 def run_with_options(options: Options, *, progress: Progress | None = None) -> RunResult:
-    """Plan and write, holding the output root's lock throughout so parallel runs cannot interleave."""
+    """Plan and write, holding the output root's lock throughout so parallel runs cannot interleave;
+    then the build files (the stamp last) and the report."""
     o = options.resolved()
     check_options(o)  # a rejected run must not even create the output root
     inputs = discover_inputs(o)
+    custom = load_maps(o.maps)
     with locked_output_root(o.output_dir):
-        manifest = Manifest.load(o.output_dir)
-        the_plan = make_plan_for(o, manifest, progress, inputs)
-        result = write_plan(the_plan, manifest, prune=o.prune)
+        the_plan = plan_against(o, manifest := Manifest.load(o.output_dir), custom, progress, inputs)
+        written = write_plan(the_plan, manifest, prune=o.prune)
+    report = _report(the_plan, custom)
+    write_build_files(the_plan, o, listed=the_plan.input_outputs(), ran=True)
     return RunResult(
         plan=the_plan,
+        report=report,
         outputs=tuple(the_plan.input_outputs()),
-        written=result.written,
-        unchanged=result.unchanged,
-        removed=result.removed,
+        written=written.written,
+        unchanged=written.unchanged,
+        removed=written.removed,
     )
 
 
-def plan(
-    project_dir: StrPath,
-    output_dir: StrPath,
-    sources: Iterable[StrPath] = (),
-    *,
-    include_dirs: Iterable[StrPath] = (),
-    include: Iterable[str] = (),
-    exclude: Iterable[str] = (),
-    extensions: Iterable[str] = DEFAULT_EXTENSIONS,
-    launch_syntax: LaunchSyntax = "ggl",
-    jobs: int | None = None,
-    maps: Iterable[StrPath] = (),
-) -> Plan:
-    """Compute what :func:`run` would write, writing nothing."""
-    return plan_with_options(
-        _options(
-            project_dir,
-            output_dir,
-            sources,
-            include_dirs,
-            include,
-            exclude,
-            extensions,
-            launch_syntax,
-            jobs,
-            False,
-            maps,
-        )
-    )
+def _options(project_dir: StrPath, output_dir: StrPath, sources: Iterable[StrPath], options: dict[str, Any]) -> Options:
+    return Options(project_dir=project_dir, output_dir=output_dir, sources=sources, **options)  # type: ignore[arg-type]
 
 
-def run(
-    project_dir: StrPath,
-    output_dir: StrPath,
-    sources: Iterable[StrPath] = (),
-    *,
-    include_dirs: Iterable[StrPath] = (),
-    include: Iterable[str] = (),
-    exclude: Iterable[str] = (),
-    extensions: Iterable[str] = DEFAULT_EXTENSIONS,
-    launch_syntax: LaunchSyntax = "ggl",
-    jobs: int | None = None,
-    prune: bool = False,
-    maps: Iterable[StrPath] = (),
-) -> RunResult:
-    """Translate ``sources`` (or every matching file) from ``project_dir`` into ``output_dir``."""
-    return run_with_options(
-        _options(
-            project_dir,
-            output_dir,
-            sources,
-            include_dirs,
-            include,
-            exclude,
-            extensions,
-            launch_syntax,
-            jobs,
-            prune,
-            maps,
-        )
-    )
+def plan(project_dir: StrPath, output_dir: StrPath, sources: Iterable[StrPath] = (), **options: Any) -> Plan:
+    """Compute what :func:`run` would write, writing no output.
+
+    Keywords are the fields of :class:`~hipify_tool.options.Options` (``include_dirs``, ``include``,
+    ``exclude``, ``extensions``, ``launch_syntax``, ``jobs``, ``maps``, ``output_list``, ``cmake_plan``,
+    ``report``, ``report_file``, ``strict`` ...). With ``strict=True``, leftovers raise
+    :class:`~hipify_tool.errors.CheckFailed`.
+    """
+    result = plan_with_options(_options(project_dir, output_dir, sources, options))
+    failure = result.strict_failure()
+    if failure is not None:
+        raise failure
+    return result.plan
+
+
+def run(project_dir: StrPath, output_dir: StrPath, sources: Iterable[StrPath] = (), **options: Any) -> RunResult:
+    """Translate ``sources`` (or every matching file) from ``project_dir`` into ``output_dir``.
+
+    Keywords are the fields of :class:`~hipify_tool.options.Options`, ``depfile``, ``stamp`` and
+    ``prune`` included. With ``strict=True``, leftovers raise :class:`~hipify_tool.errors.CheckFailed`
+    after everything is written.
+    """
+    result = run_with_options(_options(project_dir, output_dir, sources, options))
+    failure = result.strict_failure()
+    if failure is not None:
+        raise failure
+    return result

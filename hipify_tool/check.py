@@ -13,9 +13,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import CheckFailed
 from .manifest import STATE_DIR, Entry, Manifest
 from .options import Options
-from .plan import Plan
+from .planner import Plan
 
 __all__ = ["CheckResult", "check_tree", "unified_diff"]
 
@@ -34,6 +35,16 @@ class CheckResult:
     @property
     def ok(self) -> bool:
         return not (self.changed or self.missing or self.extra)
+
+    def failure(self) -> CheckFailed | None:
+        """The verdict: the error (exit 6) naming what is out of date, or ``None``."""
+        if self.ok:
+            return None
+        parts = [f"{len(self.changed)} changed", f"{len(self.missing)} missing", f"{len(self.extra)} extra"]
+        return CheckFailed(
+            f"{self.plan.options.output_dir}: out of date ({', '.join(parts)}); "
+            "update it with `hipify-tool run --prune` and the same options"
+        )
 
 
 def _committed(root: Path) -> list[str]:
@@ -86,11 +97,11 @@ def unified_diff(old: bytes | None, new: bytes | None, old_name: str, new_name: 
 
 def check_tree(options: Options) -> CheckResult:
     """Compare ``options.output_dir`` (the committed tree) with a fresh translation; writes nothing."""
-    from .api import make_plan_for
+    from .api import plan_against
 
     o = options.resolved()
     committed = _committed(o.output_dir) if o.output_dir.is_dir() else []
-    plan = make_plan_for(o, _owning_manifest(committed))
+    plan = plan_against(o, _owning_manifest(committed))
     cwd = os.getcwd()
 
     def shown(rel: str) -> str:

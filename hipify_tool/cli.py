@@ -1,7 +1,8 @@
-"""Command-line front end: parses flags into :class:`Options` and calls the API; nothing else.
+"""Command-line front end: flags derived from :mod:`hipify_tool.options`, then a call into the core,
+then printing. No decision about outputs, build files or ``--strict`` is taken here.
 
-stdout carries only the output list (when no ``--output-list`` file is given); logs go to stderr.
-Exit codes are those of :mod:`hipify_tool.errors`.
+stdout carries only the output list (when no ``--output-list`` file is given) or ``check``'s diff;
+logs go to stderr. Exit codes are those of :mod:`hipify_tool.errors`.
 """
 
 from __future__ import annotations
@@ -9,29 +10,33 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from . import __version__
+from ._version import __version__
 from .errors import HipifyToolError, UsageError
-from .options import DEFAULT_EXTENSIONS, LAUNCH_SYNTAXES, Options, option_help
+from .options import FRONT_END_SPECS, OPTION_SPECS, Command, Options, OptionSpec, check_value, parse_text
 
 if TYPE_CHECKING:
-    from .plan import Plan
+    from .api import PlanResult
 
 __all__ = ["main", "cli"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+_CLI_DEFAULTS: dict[str, Any] = {"project_dir": Path(".")}
+"""The command line's own defaults: the project is the working directory unless said otherwise."""
+
 
 class _Log:
     """stderr logging at the chosen verbosity (-q: errors only, default: warnings, -v: summaries)."""
 
-    def __init__(self, verbosity: int) -> None:
-        self.verbosity = verbosity
+    def __init__(self, quiet: bool, verbose: bool) -> None:
+        self.verbosity = -1 if quiet else (1 if verbose else 0)
 
     def warn(self, message: str) -> None:
         if self.verbosity >= 0:
@@ -42,169 +47,91 @@ class _Log:
             click.echo(f"hipify-tool: {message}", err=True)
 
 
-def _common_options(func: F) -> F:
-    """Flags shared by ``run`` and ``plan`` (one definition, so the two cannot drift)."""
-    decorators = [
-        click.argument("sources", nargs=-1, type=click.Path(path_type=Path, readable=False)),  # we say why
-        click.option(
-            "-p",
-            "--project-dir",
-            type=click.Path(path_type=Path),
-            default=Path("."),
-            show_default=True,
-            help=option_help("project_dir"),
-        ),
-        click.option(
-            "-o", "--output-dir", type=click.Path(path_type=Path), required=True, help=option_help("output_dir")
-        ),
-        click.option(
-            "-I",
-            "--include-dir",
-            "include_dirs",
-            multiple=True,
-            type=click.Path(path_type=Path),
-            help=option_help("include_dirs"),
-        ),
-        click.option("--include", "include", multiple=True, metavar="PATTERN", help=option_help("include")),
-        click.option("--exclude", "exclude", multiple=True, metavar="PATTERN", help=option_help("exclude")),
-        click.option(
-            "--extension",
-            "extensions",
-            multiple=True,
-            metavar=".EXT",
-            help=option_help("extensions") + f" Repeatable; default: {' '.join(DEFAULT_EXTENSIONS)}",
-        ),
-        click.option(
-            "--launch-syntax",
-            type=click.Choice(LAUNCH_SYNTAXES),
-            default="ggl",
-            show_default=True,
-            help=option_help("launch_syntax"),
-        ),
-        click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help=option_help("jobs")),
-        click.option(
-            "--output-list",
-            type=click.Path(path_type=Path),
-            default=None,
-            help="Write the list here (rewritten only when it changes) instead of stdout.",
-        ),
-        click.option(
-            "--list-format",
-            type=click.Choice(["lines", "cmake", "json"]),
-            default="lines",
-            show_default=True,
-            help="Format of the output list.",
-        ),
-        click.option(
-            "--sources-from",
-            "sources_from",
-            multiple=True,
-            type=click.Path(path_type=Path),
-            help="Read more SOURCES from this file, one path a line (no command-line length limit).",
-        ),
-        click.option(
-            "--cmake-plan",
-            type=click.Path(path_type=Path),
-            default=None,
-            help="Also write a CMake script setting HIPIFY_TOOL_OUTPUTS (one per input, in order) and "
-            "HIPIFY_TOOL_ALL_OUTPUTS (every output); rewritten only when it changes.",
-        ),
-        click.option(
-            "--map",
-            "maps",
-            multiple=True,
-            type=click.Path(path_type=Path),
-            metavar="FILE",
-            help=option_help("maps") + " Repeatable; see docs/configuration.md.",
-        ),
-        click.option(
-            "--config",
-            type=click.Path(path_type=Path),
-            default=None,
-            is_eager=True,
-            expose_value=False,
-            callback=_apply_config,
-            metavar="FILE",
-            help="Read defaults from FILE ([tool.hipify-tool] or top-level keys) instead of the nearest "
-            "pyproject.toml with a [tool.hipify-tool] table. Flags override it.",
-        ),
-        click.option(
-            "--no-config",
-            is_flag=True,
-            is_eager=True,
-            expose_value=False,
-            callback=_drop_config,
-            help="Read no configuration file (what build systems that pass every option want).",
-        ),
-        click.option("-q", "--quiet", is_flag=True, help="Print errors only."),
-        click.option("-v", "--verbose", is_flag=True, help="Also print what was done."),
-    ]
-    for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
+class _ModelType(click.ParamType[Any]):
+    """Converts one command-line word with the options model, so its message is the model's."""
+
+    def __init__(self, spec: OptionSpec) -> None:
+        self.spec = spec
+        self.name = spec.kind
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        shown = self.spec.flags[-1] if self.spec.flags else self.spec.name
+        if isinstance(value, str):
+            value = parse_text(self.spec, value)
+        if self.spec.kind in ("paths", "strings"):  # one item of a repeatable flag
+            return check_value(self.spec, [value], shown)[0]
+        return check_value(self.spec, value, shown)
 
 
-def _report_options(func: F) -> F:
-    """``--report``/``--report-file``/``--strict`` for ``run`` and ``plan``."""
-    decorators = [
-        click.option(
-            "--report",
-            type=click.Choice(["text", "json", "sarif"]),
-            default=None,
-            help="Report replaced, unsupported and leftover CUDA names: text on stderr (or in "
-            "--report-file), json or sarif (SARIF 2.1.0) in --report-file.",
-        ),
-        click.option(
-            "--report-file",
-            type=click.Path(path_type=Path),
-            default=None,
-            metavar="FILE",
-            help="Write the report here.",
-        ),
-        click.option(
-            "--strict",
-            is_flag=True,
-            help="Exit with code 6 when a CUDA name is left or unsupported in code ROCm compiles.",
-        ),
-    ]
-    for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
+def _click_option(spec: OptionSpec) -> Callable[[F], F]:
+    if not spec.flags:
+        return click.argument(spec.name, nargs=-1, type=_ModelType(spec))
+    required = spec.name == "output_dir"
+    common: dict[str, Any] = {"help": spec.help, "metavar": spec.metavar}
+    if spec.kind == "bool":
+        return click.option(*spec.flags, spec.name, is_flag=True, help=spec.help)
+    if spec.kind in ("paths", "strings"):
+        default = "; default: " + " ".join(spec.default) if spec.default else ""
+        return click.option(
+            *spec.flags,
+            spec.name,
+            multiple=True,
+            type=_ModelType(spec),
+            **{**common, "help": f"{spec.help} Repeatable{default}."},
+        )
+    default = _CLI_DEFAULTS.get(spec.name, spec.default)
+    if default is not None:
+        common.update(default=default, show_default=True)
+    return click.option(*spec.flags, spec.name, type=_ModelType(spec), required=required, **common)
+
+
+def _options_for(command: Command) -> Callable[[F], F]:
+    """Every option the model gives ``command``, plus ``--config``/``--no-config``."""
+
+    def decorate(func: F) -> F:
+        decorators = [_click_option(s) for s in (*OPTION_SPECS, *FRONT_END_SPECS) if command in s.commands]
+        decorators += [
+            click.option(
+                "--config",
+                type=click.Path(path_type=Path),
+                default=None,
+                is_eager=True,
+                expose_value=False,
+                callback=_apply_config,
+                metavar="FILE",
+                help="Read defaults from FILE ([tool.hipify-tool] or top-level keys) instead of the nearest "
+                "pyproject.toml with a [tool.hipify-tool] table. Flags override it.",
+            ),
+            click.option(
+                "--no-config",
+                is_flag=True,
+                is_eager=True,
+                expose_value=False,
+                callback=_drop_config,
+                help="Read no configuration file (what build systems that pass every option want).",
+            ),
+        ]
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return decorate
 
 
 def _apply_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
     """Eager: the configuration file's values become this command's defaults (flags still win)."""
     if ctx.resilient_parsing or ctx.meta.get("hipify_tool.no_config"):
         return
-    from .config import load_config, option_keys
+    from .config import load_config
 
     config = load_config(value)
     if config is None:
         return
-    fields = option_keys()
-    run_params = {p.name for p in cli.commands["run"].params if p.name and p.name != "config"}
-    config.check_keys([*fields, *run_params])
-    own = {p.name: p for p in ctx.command.params if p.name}
-    defaults: dict[str, Any] = {}
-    if "project_dir" not in config.values:
-        defaults["project_dir"] = config.base
-    for key, raw in config.values.items():
-        param = own.get(key)
-        if param is None:  # a flag of `run` that this command does not have
-            continue
-        if key in fields:
-            defaults[key] = config.option_value(key)
-            continue
-        if isinstance(param.type, click.Path):
-            raw = [config.path_value(key, v) for v in raw] if isinstance(raw, list) else config.path_value(key, raw)
-        try:
-            param.type_cast_value(ctx, raw)
-        except click.BadParameter as exc:
-            raise UsageError(f"{config.path}: [tool.hipify-tool]: {key.replace('_', '-')}: {exc.message}") from None
-        defaults[key] = raw
+    own = {p.name for p in ctx.command.params if p.name}
+    defaults = {key: v for key, v in config.values.items() if key in own}  # run-only keys: ignored by plan
+    defaults.setdefault("project_dir", config.base)
     ctx.meta["hipify_tool.config_defaults"] = ctx.default_map
-    if not ctx.meta.get("hipify_tool.no_config"):
-        ctx.default_map = {**(ctx.default_map or {}), **defaults}
+    ctx.default_map = {**(ctx.default_map or {}), **defaults}
 
 
 def _drop_config(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -215,52 +142,81 @@ def _drop_config(ctx: click.Context, _param: click.Parameter, value: bool) -> No
             ctx.default_map = ctx.meta["hipify_tool.config_defaults"]
 
 
-def _sources(kwargs: dict[str, Any]) -> tuple[Path, ...]:
-    """Command-line sources, then those of each ``--sources-from`` file (blank lines skipped)."""
-    sources = list(kwargs["sources"])
-    for list_file in kwargs["sources_from"]:
+def _sources_from(list_files: tuple[Path, ...]) -> list[Path]:
+    """The sources of each ``--sources-from`` file, one a line (blank lines skipped)."""
+    sources: list[Path] = []
+    for list_file in list_files:
         try:
             lines = os.fsdecode(Path(list_file).read_bytes()).splitlines()
         except OSError as exc:
             raise UsageError(f"{list_file}: cannot read the sources list ({exc.strerror})") from None
         sources.extend(Path(line) for line in lines if line.strip())
-    return tuple(sources)
+    return sources
 
 
-def _options(kwargs: dict[str, Any], prune: bool = False) -> Options:
-    return Options(
-        project_dir=kwargs["project_dir"],
-        output_dir=kwargs["output_dir"],
-        sources=_sources(kwargs),
-        include_dirs=tuple(kwargs["include_dirs"]),
-        include=tuple(kwargs["include"]),
-        exclude=tuple(kwargs["exclude"]),
-        extensions=tuple(kwargs["extensions"]) or DEFAULT_EXTENSIONS,
-        launch_syntax=kwargs["launch_syntax"],
-        jobs=kwargs["jobs"],
-        prune=prune,
-        maps=tuple(kwargs["maps"]),
-    )
+def _parse(kwargs: dict[str, Any]) -> tuple[Options, _Log]:
+    """The command's :class:`Options` (empty repeatable flags leave the model's default) and its log."""
+    front = {s.name: kwargs.pop(s.name) for s in FRONT_END_SPECS}
+    kwargs["sources"] = (*kwargs["sources"], *_sources_from(front["sources_from"]))
+    values = {k: v for k, v in kwargs.items() if not (isinstance(v, tuple) and not v and k != "sources")}
+    return Options(**values), _Log(front["quiet"], front["verbose"])
 
 
-def _emit_list(paths: list[Path], kwargs: dict[str, Any]) -> None:
-    from .materialise import format_list, write_list
+@contextmanager
+def _progress(log: _Log) -> Iterator[Any]:
+    """A progress callback drawing a bar on a terminal, or None."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from .progress import progress_for
 
-    if kwargs["output_list"] is not None:
-        write_list(Path(os.path.abspath(kwargs["output_list"])), paths, kwargs["list_format"])
-    else:
-        sys.stdout.write(format_list(paths, kwargs["list_format"]))
+    bar = progress_for(log.verbosity < 0)
+    try:
+        yield bar
+    finally:
+        if bar is not None:
+            bar.close()
 
 
-def _emit_cmake_plan(the_plan: Plan, kwargs: dict[str, Any]) -> None:
-    if kwargs["cmake_plan"] is not None:
-        from .cmake_dir import write_cmake_plan
+def _print_list(paths: list[Path], options: Options) -> None:
+    if options.output_list is None:
+        from .buildfiles import format_list
 
-        write_cmake_plan(Path(os.path.abspath(kwargs["cmake_plan"])), the_plan)
+        sys.stdout.write(format_list(paths, options.list_format))
 
 
-def _log(kwargs: dict[str, Any]) -> _Log:
-    return _Log(-1 if kwargs["quiet"] else (1 if kwargs["verbose"] else 0))
+def _print_report(result: PlanResult, log: _Log) -> None:
+    """The report's lines on stderr, then ``--strict``'s verdict (the report's own)."""
+    report = result.report
+    if report is None:
+        return
+    o = result.plan.options
+    from .progress import color_enabled
+
+    color = color_enabled()
+    if log.verbosity >= 0:
+        if o.report_file is not None and not o.strict:  # the findings are in the file: just the summary
+            lines = report.summary_lines()[:1]
+        else:
+            lines = report.to_text(verbose=log.verbosity >= 1).splitlines()
+        for line in lines:
+            click.echo(_colored(line, color), err=True, color=color)
+    failure = result.strict_failure()
+    if failure is not None:
+        if log.verbosity < 0:  # -q: the problems are still what the user needs to see
+            for line in report.problem_lines():
+                click.echo(line, err=True)
+        raise failure
+
+
+def _colored(line: str, color: bool) -> str:
+    if not color:
+        return line
+    for level, fg in ((": error:", "red"), (": warning:", "yellow"), (": note:", "cyan")):
+        if level in line:
+            head, _, tail = line.partition(level)
+            return head + click.style(level, fg=fg, bold=True) + tail
+    return line
 
 
 def _print_cmake_dir(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -288,58 +244,34 @@ def cli() -> None:
 
 
 @cli.command()
-@_common_options
-@click.option(
-    "--depfile",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Write a Make-syntax depfile naming every output and every file read.",
-)
-@click.option(
-    "--stamp",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Touch this file after a successful run and make it the depfile's only target.",
-)
-@click.option("--prune", is_flag=True, help=option_help("prune"))
-@_report_options
-def run(depfile: Path | None, stamp: Path | None, prune: bool, **kwargs: Any) -> None:
+@_options_for("run")
+def run(**kwargs: Any) -> None:
     """Translate SOURCES (or every matching file) into the output dir.
 
     Prints one output per input, in input order: the list a build compiles.
     """
     from .api import run_with_options
-    from .materialise import touch_stamp, write_depfile
 
-    log = _log(kwargs)
-    _check_report_flags(kwargs)
+    options, log = _parse(kwargs)
     start = time.perf_counter()
-    with _progress(kwargs) as progress:
-        result = run_with_options(_options(kwargs, prune), progress=progress)
+    with _progress(log) as progress:
+        result = run_with_options(options, progress=progress)
     for warning in result.warnings:
         log.warn(warning)
-    for stale in result.stale:
-        if not prune:
+    if not options.prune:
+        for stale in result.stale:
             log.warn(f"{result.plan.output_path(stale)}: stale output (its source is gone); --prune removes it")
-    stamp_path = Path(os.path.abspath(stamp)) if stamp is not None else None
-    if depfile is not None:
-        targets = [stamp_path] if stamp_path is not None else result.all_outputs
-        write_depfile(Path(os.path.abspath(depfile)), targets, result.plan.dependencies())
-    _emit_cmake_plan(result.plan, kwargs)
-    _emit_list(list(result.outputs), kwargs)
-    if stamp_path is not None:
-        touch_stamp(stamp_path)
+    _print_list(list(result.outputs), options)
     log.info(
         f"{len(result.plan.files)} outputs: {len(result.written)} written, {len(result.unchanged)} unchanged, "
         f"{len(result.removed)} removed; {result.plan.translated_count} translated "
         f"in {time.perf_counter() - start:.2f} s"
     )
-    _emit_report(result.plan, kwargs, log)
+    _print_report(result, log)
 
 
 @cli.command()
-@_common_options
-@_report_options
+@_options_for("plan")
 def plan(**kwargs: Any) -> None:
     """Print every output a run would write (headers and copies included), writing nothing.
 
@@ -347,43 +279,33 @@ def plan(**kwargs: Any) -> None:
     """
     from .api import plan_with_options
 
-    log = _log(kwargs)
-    _check_report_flags(kwargs)
-    with _progress(kwargs) as progress:
-        the_plan = plan_with_options(_options(kwargs), progress=progress)
-    for warning in the_plan.warnings:
+    options, log = _parse(kwargs)
+    with _progress(log) as progress:
+        result = plan_with_options(options, progress=progress)
+    for warning in result.plan.warnings:
         log.warn(warning)
-    _emit_cmake_plan(the_plan, kwargs)
-    _emit_list(the_plan.all_outputs(), kwargs)
-    _emit_report(the_plan, kwargs, log)
+    _print_list(result.plan.all_outputs(), options)
+    _print_report(result, log)
 
 
 @cli.command()
-@_common_options
+@_options_for("check")
 def check(**kwargs: Any) -> None:
     """Exit 6 with a unified diff on stdout when the committed output dir differs from a fresh run.
 
     For projects that commit their translated tree: run it in CI or as a pre-commit hook. Writes nothing.
     """
     from .check import check_tree
-    from .errors import CheckFailed
 
-    log = _log(kwargs)
-    result = check_tree(_options(kwargs))
+    options, log = _parse(kwargs)
+    result = check_tree(options)
     for warning in result.plan.warnings:
         log.warn(warning)
     sys.stdout.write(result.diff)
-    if not result.ok:
-        parts = [f"{len(result.changed)} changed", f"{len(result.missing)} missing", f"{len(result.extra)} extra"]
-        raise CheckFailed(
-            f"{result.plan.options.output_dir}: out of date ({', '.join(parts)}); "
-            "update it with `hipify-tool run --prune` and the same options"
-        )
+    failure = result.failure()
+    if failure is not None:
+        raise failure
     log.info(f"{result.plan.options.output_dir}: up to date ({len(result.plan.files)} outputs)")
-
-
-# `check` prints a diff, not an output list.
-check.params = [p for p in check.params if p.name not in ("output_list", "list_format", "cmake_plan")]
 
 
 @cli.command()
@@ -406,80 +328,6 @@ def init(directory: Path, name: str | None, force: bool) -> None:
     for path in written:
         click.echo(str(path))
     click.echo(f"hipify-tool: created {len(written)} files in {directory}; see {directory / 'README.md'}", err=True)
-
-
-def _check_report_flags(kwargs: dict[str, Any]) -> None:
-    if kwargs["report"] in ("json", "sarif") and kwargs["report_file"] is None:
-        raise UsageError(f"--report {kwargs['report']} needs --report-file FILE")
-    if kwargs["report_file"] is not None and kwargs["report"] is None:
-        raise UsageError("--report-file needs --report text|json|sarif")
-
-
-class _NoProgress:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *_exc: object) -> None:
-        return None
-
-
-def _progress(kwargs: dict[str, Any]) -> Any:
-    """A context manager giving a progress callback (a bar on a terminal) or None."""
-    if not sys.stderr.isatty():
-        return _NoProgress()
-    from contextlib import contextmanager
-
-    from .progress import progress_for
-
-    @contextmanager
-    def bar() -> Any:
-        progress = progress_for(kwargs["quiet"])
-        try:
-            yield progress
-        finally:
-            if progress is not None:
-                progress.close()
-
-    return bar()
-
-
-def _emit_report(the_plan: Plan, kwargs: dict[str, Any], log: _Log) -> None:
-    """The report in the chosen format, the summary on stderr, and ``--strict``'s verdict."""
-    fmt, report_file, strict = kwargs["report"], kwargs["report_file"], kwargs["strict"]
-    if fmt is None and not strict:
-        return
-    from .errors import CheckFailed
-    from .progress import color_enabled
-    from .report import analyse_plan
-
-    report = analyse_plan(the_plan)
-    color = color_enabled()
-    if report_file is not None:
-        from .materialise import write_text_if_changed
-
-        write_text_if_changed(Path(os.path.abspath(report_file)), report.format(fmt, verbose=True))
-    if log.verbosity >= 0:
-        lines = report.to_text(verbose=log.verbosity >= 1).splitlines()
-        if report_file is not None and not strict:  # the findings are in the file: just the summary
-            lines = [line for line in lines if line.startswith("hipify-tool: report:")][:1]
-        for line in lines:
-            click.echo(_colored(line, color), err=True, color=color)
-    problems = report.problems
-    if strict and problems:
-        if log.verbosity < 0:  # -q: the problems are still what the user needs to see
-            for f in problems:
-                click.echo(f"{report.display_path(f.path)}:{f.line}:{f.col}: {f.message} [{f.rule}]", err=True)
-        raise CheckFailed(f"--strict: {len(problems)} CUDA names are left or unsupported in code ROCm compiles")
-
-
-def _colored(line: str, color: bool) -> str:
-    if not color:
-        return line
-    for level, fg in ((": error:", "red"), (": warning:", "yellow"), (": note:", "cyan")):
-        if level in line:
-            head, _, tail = line.partition(level)
-            return head + click.style(level, fg=fg, bold=True) + tail
-    return line
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,7 +1,7 @@
 """``[tool.hipify-tool]`` in ``pyproject.toml`` (or ``--config FILE``): a project's default options.
 
-Keys are the :class:`~hipify_tool.options.Options` fields (in kebab-case or snake_case) plus the
-command line's own ``run`` flags (:data:`FRONT_END_KEYS`); an unknown key is an error that names it.
+Keys are the options of :mod:`hipify_tool.options` (kebab-case or snake_case); an unknown key is an
+error that names it. Values are checked by the options model, as the CLI's and the API's are.
 Relative paths are taken from the directory of the file that holds them (not the working dir), so
 ``hipify-tool run`` gives the same result from anywhere in the project. Command-line flags override
 the file, key by key (a repeatable flag given on the command line replaces the file's list).
@@ -12,38 +12,23 @@ from __future__ import annotations
 import difflib
 import os
 import sys
-import typing
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
-from .options import LAUNCH_SYNTAXES, Options
+from .options import FRONT_END_SPECS, OPTION_SPECS, Options, OptionSpec, check_value
 
-__all__ = ["Config", "FRONT_END_KEYS", "find_config", "load_config", "option_keys", "parse_toml", "TABLE"]
+__all__ = ["Config", "find_config", "load_config", "config_keys", "parse_toml", "TABLE"]
 
 TABLE = "hipify-tool"
 """The table under ``[tool]``."""
 
-FRONT_END_KEYS: tuple[str, ...] = (
-    "sources_from",
-    "output_list",
-    "list_format",
-    "cmake_plan",
-    "depfile",
-    "stamp",
-    "report",
-    "report_file",
-    "strict",
-    "quiet",
-    "verbose",
-)
-"""Keys for ``hipify-tool run``'s flags that are not :class:`Options` fields (the CLI validates them)."""
 
-PATH_FRONT_END_KEYS: frozenset[str] = frozenset(
-    {"sources_from", "output_list", "cmake_plan", "depfile", "stamp", "report_file"}
-)
+def config_keys() -> dict[str, OptionSpec]:
+    """Every key the file may set (snake_case), with its declaration."""
+    return {spec.name: spec for spec in (*OPTION_SPECS, *FRONT_END_SPECS)}
 
 
 def parse_toml(data: bytes) -> dict[str, Any]:
@@ -84,15 +69,9 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
-def option_keys() -> dict[str, Any]:
-    """Every :class:`Options` field and its type (the one model the file is validated against)."""
-    hints = typing.get_type_hints(Options)
-    return {f.name: hints[f.name] for f in fields(Options)}
-
-
 @dataclass(frozen=True)
 class Config:
-    """One configuration file's table, keys normalised to snake_case."""
+    """One configuration file's table: checked values by option name, paths made absolute."""
 
     path: Path
     values: Mapping[str, Any]
@@ -102,62 +81,45 @@ class Config:
         """Relative paths in the file are taken from here."""
         return self.path.parent
 
-    def check_keys(self, allowed: Iterable[str]) -> None:
-        """Raise :class:`UsageError` naming the first key not in ``allowed``."""
-        allowed = set(allowed)
-        for key in self.values:
-            if key not in allowed:
-                hint = difflib.get_close_matches(key, sorted(allowed), n=1)
-                extra = f" (did you mean {hint[0].replace('_', '-')!r}?)" if hint else ""
-                raise UsageError(f"{self.path}: [tool.{TABLE}]: unknown key {key.replace('_', '-')!r}{extra}")
-
-    def _error(self, key: str, message: str) -> UsageError:
-        return UsageError(f"{self.path}: [tool.{TABLE}]: {key.replace('_', '-')}: {message}")
-
-    def path_value(self, key: str, value: Any) -> Path:
-        if not isinstance(value, str) or not value:
-            raise self._error(key, f"expected a path (a string), got {value!r}")
-        return Path(os.path.normpath(os.path.join(self.base, os.path.expanduser(value))))
-
-    def option_value(self, key: str) -> Any:
-        """The value of an :class:`Options` field, checked against the field's type, paths absolute."""
-        hint = option_keys()[key]
-        value = self.values[key]
-        origin = typing.get_origin(hint)
-        args = typing.get_args(hint)
-        if hint is Path:
-            return self.path_value(key, value)
-        if origin is tuple:
-            if not isinstance(value, list):
-                raise self._error(key, f"expected a list, got {value!r}")
-            if args[0] is Path:
-                return tuple(self.path_value(key, v) for v in value)
-            if not all(isinstance(v, str) for v in value):
-                raise self._error(key, f"expected a list of strings, got {value!r}")
-            return tuple(value)
-        if hint is bool:
-            if not isinstance(value, bool):
-                raise self._error(key, f"expected true or false, got {value!r}")
-            return value
-        if key == "launch_syntax":
-            if value not in LAUNCH_SYNTAXES:
-                raise self._error(key, f"expected one of {', '.join(LAUNCH_SYNTAXES)}, got {value!r}")
-            return value
-        if key == "jobs":
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise self._error(key, f"expected a positive integer, got {value!r}")
-            return value
-        return value  # pragma: no cover - a new field type: add a check above
-
     def options(self, **overrides: Any) -> Options:
-        """An :class:`Options` from the file (front-end keys ignored), with ``overrides`` on top."""
-        self.check_keys([*option_keys(), *FRONT_END_KEYS])
-        values = {key: self.option_value(key) for key in self.values if key in option_keys()}
+        """An :class:`Options` from the file (front-end-only keys ignored), with ``overrides`` on top."""
+        names = {spec.name for spec in OPTION_SPECS}
+        values = {key: value for key, value in self.values.items() if key in names}
         values.update(overrides)
         missing = [k for k in ("project_dir", "output_dir") if k not in values]
         if missing:
-            raise self._error(missing[0], "required (in the file or as an argument)")
+            raise UsageError(
+                f"{self.path}: [tool.{TABLE}]: {missing[0].replace('_', '-')}: required (in the file or as an argument)"
+            )
         return Options(**values)
+
+
+def _checked(path: Path, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The table's values through the options model; the first problem names the file and the key."""
+    known = config_keys()
+    values: dict[str, Any] = {}
+    for raw_key, value in raw.items():
+        key = str(raw_key).replace("-", "_")
+        spec = known.get(key)
+        where = f"{path}: [tool.{TABLE}]: {str(raw_key).replace('_', '-')}"
+        if spec is None:
+            hint = difflib.get_close_matches(key, sorted(known), n=1)
+            extra = f" (did you mean {hint[0].replace('_', '-')!r}?)" if hint else ""
+            raise UsageError(f"{path}: [tool.{TABLE}]: unknown key {str(raw_key)!r}{extra}")
+        if spec.kind in ("path", "optional-path"):
+            value = _relative_to(path.parent, value)
+        elif spec.kind == "paths" and isinstance(value, list):
+            value = [_relative_to(path.parent, v) for v in value]
+        elif spec.kind == "strings" and not isinstance(value, list):
+            raise UsageError(f"{where}: expected a list, got {value!r}")
+        values[key] = check_value(spec, value, where)
+    return values
+
+
+def _relative_to(base: Path, value: Any) -> Any:
+    if isinstance(value, str) and value:
+        return Path(os.path.normpath(os.path.join(base, os.path.expanduser(value))))
+    return value  # check_value says what is wrong with it
 
 
 def load_config(path: Path | None = None, *, start: Path | None = None) -> Config | None:
@@ -176,4 +138,4 @@ def load_config(path: Path | None = None, *, start: Path | None = None) -> Confi
         if path.name == "pyproject.toml":
             raise UsageError(f"{path}: has no [tool.{TABLE}] table")
         table = document
-    return Config(path, {str(k).replace("-", "_"): v for k, v in table.items()})
+    return Config(path, _checked(path, table))

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 
-from . import __version__
+from ._version import __version__
 from .errors import HipifyToolError
 
 __all__ = ["collect", "format_lines"]

@@ -36,23 +36,40 @@ def journal_json(outputs: Iterable[str]) -> str:
     return json.dumps({"format": _FORMAT, "outputs": sorted(outputs)}, separators=(",", ":")) + "\n"
 
 
-def load_journal(output_dir: Path) -> frozenset[str] | None:
-    """The outputs an unfinished run listed; ``None`` when there is no journal (the last run finished).
+def load_journal(output_dir: Path) -> tuple[frozenset[str] | None, str | None]:
+    """The outputs an unfinished run listed (``None``: no journal, the last run finished), and a
+    warning when the journal exists but cannot be read.
 
-    A journal that exists but cannot be read still says a run did not finish: its outputs are unknown,
-    but its temporary files in the state dir can be cleared.
+    An unreadable journal still says a run did not finish: its outputs are unknown, but its temporary
+    files in the state dir can be cleared.
     """
+    path = journal_path(output_dir)
     try:
-        text = journal_path(output_dir).read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return None
-    except (OSError, ValueError):
-        return frozenset()
+        return None, None
+    except (OSError, ValueError) as exc:
+        return frozenset(), _unreadable(path, exc, "journal")
     try:
         outputs = json.loads(text)["outputs"]
-    except (ValueError, TypeError, KeyError):
-        return frozenset()
-    return frozenset(o for o in outputs if isinstance(o, str)) if isinstance(outputs, list) else frozenset()
+        if not isinstance(outputs, list):
+            raise TypeError("'outputs' is not a list")
+    except (ValueError, TypeError, KeyError) as exc:
+        return frozenset(), _unreadable(path, exc, "journal")
+    return frozenset(o for o in outputs if isinstance(o, str)), None
+
+
+def _unreadable(path: Path, exc: Exception, what: str) -> str:
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else f"{type(exc).__name__}: {exc}"
+    if what == "journal":
+        return (
+            f"{path}: a previous run did not finish and its journal cannot be read ({reason}); "
+            "outputs it may have written are not known and are kept"
+        )
+    return (
+        f"{path}: the manifest cannot be read ({reason}); it is rebuilt from the output root: "
+        "files at planned output paths are taken as hipify-tool's and rewritten as needed"
+    )
 
 
 @dataclass(frozen=True)
@@ -86,21 +103,36 @@ class Manifest:
     pending: frozenset[str] | None = None
     """Outputs in the journal of a run that did not finish (``None``: the last run finished). That run
     may have written them without recording them, so they are the tool's own, like recorded outputs."""
+    rebuilt: bool = False
+    """The manifest file exists but could not be read: every file in the output root counts as ours
+    (the root holds our state dir, so its files are outputs of earlier runs), and the next save replaces it."""
+    warnings: tuple[str, ...] = ()
+    """What was wrong with the state files, for the run to print."""
 
     @classmethod
     def load(cls, output_dir: Path) -> Manifest:
-        """An unreadable or foreign manifest is treated as empty: at worst everything is rewritten."""
-        return cls(cls._load_entries(output_dir), load_journal(output_dir))
+        """A missing manifest is an empty one; an unreadable or foreign one is named in a warning."""
+        entries, manifest_warning = cls._load_entries(output_dir)
+        pending, journal_warning = load_journal(output_dir)
+        warnings = tuple(w for w in (manifest_warning, journal_warning) if w is not None)
+        return cls(entries, pending, rebuilt=manifest_warning is not None, warnings=warnings)
 
     @staticmethod
-    def _load_entries(output_dir: Path) -> dict[str, Entry]:
+    def _load_entries(output_dir: Path) -> tuple[dict[str, Entry], str | None]:
+        path = manifest_path(output_dir)
         try:
-            raw = json.loads(manifest_path(output_dir).read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {}, None
+        except (OSError, ValueError) as exc:
+            return {}, _unreadable(path, exc, "manifest")
+        try:
+            raw = json.loads(text)
             if raw.get("format") != _FORMAT:
-                return {}
-            return {path: Entry(**fields) for path, fields in raw["files"].items()}
-        except (OSError, ValueError, TypeError, KeyError):
-            return {}
+                raise ValueError(f"format {raw.get('format')!r}, expected {_FORMAT}")
+            return {p: Entry(**fields) for p, fields in raw["files"].items()}, None
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            return {}, _unreadable(path, exc, "manifest")
 
     def outputs(self) -> set[str]:
         """Recorded outputs."""

@@ -16,37 +16,21 @@ from __future__ import annotations
 import dataclasses
 import errno
 import fcntl
-import json
 import os
 import posixpath
 import re
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from .errors import EnvironmentProblem
 from .manifest import STATE_DIR, Manifest, journal_json, journal_path, manifest_path
-from .plan import Plan
+from .planner import Plan
 
-__all__ = [
-    "ListFormat",
-    "LIST_FORMATS",
-    "WriteResult",
-    "locked_output_root",
-    "write_plan",
-    "write_if_changed",
-    "write_depfile",
-    "touch_stamp",
-    "format_list",
-    "write_list",
-    "write_text_if_changed",
-]
+__all__ = ["WriteResult", "locked_output_root", "write_plan", "write_if_changed", "write_text_if_changed"]
 
-ListFormat = Literal["lines", "cmake", "json"]
-LIST_FORMATS: tuple[ListFormat, ...] = ("lines", "cmake", "json")
 LOCK_TIMEOUT_S = 600.0
 
 
@@ -55,7 +39,7 @@ def locked_output_root(output_dir: Path, timeout_s: float = LOCK_TIMEOUT_S) -> I
     """Exclusive advisory lock on the output root: parallel runs (processes or threads) take turns.
 
     A ``flock`` on a descriptor of its own, released when the run ends or dies. Translation workers
-    forked while it is held share it, so they exit when their run does (``plan._die_with_parent``).
+    forked while it is held share it, so they exit when their run does (``workers._die_with_parent``).
     """
     state = output_dir / STATE_DIR
     try:
@@ -309,38 +293,6 @@ def write_plan(plan: Plan, manifest: Manifest, *, prune: bool) -> WriteResult:
     return WriteResult(tuple(written), tuple(unchanged), tuple(removed))
 
 
-def _escape_make(path: str) -> str:
-    return path.replace("$", "$$").replace("#", "\\#").replace(" ", "\\ ")
-
-
-def write_depfile(depfile: Path, targets: Sequence[Path], dependencies: Sequence[Path]) -> None:
-    """Make-syntax depfile, as CMake's ``DEPFILE`` and Ninja's ``deps = gcc`` read it."""
-    head = " ".join(_escape_make(str(t)) for t in targets)
-    deps = " \\\n  ".join(_escape_make(str(d)) for d in dependencies)
-    write_text_if_changed(depfile, f"{head}: \\\n  {deps}\n")
-
-
-def touch_stamp(stamp: Path) -> None:
-    """Create ``stamp`` or bump its mtime: the build's proof that a run finished, since unchanged
-    outputs keep their mtime and cannot serve as one."""
-    try:
-        stamp.parent.mkdir(parents=True, exist_ok=True)
-        stamp.touch()
-        os.utime(stamp)
-    except OSError as exc:
-        raise EnvironmentProblem(f"{stamp}: cannot touch ({exc.strerror})") from None
-
-
-def format_list(paths: Sequence[Path], fmt: ListFormat) -> str:
-    """Output lists: one path a line, a CMake list, or a JSON array."""
-    items = [str(p) for p in paths]
-    if fmt == "json":
-        return json.dumps(items, indent=1) + "\n"
-    if fmt == "cmake":
-        return ";".join(item.replace(";", "\\;") for item in items) + "\n"
-    return "".join(f"{item}\n" for item in items)
-
-
 def write_text_if_changed(path: Path, text: str) -> None:
     """Lists, depfiles, plan scripts and reports live wherever the build asks: written atomically,
     only when they change, their directory created as needed."""
@@ -349,7 +301,3 @@ def write_text_if_changed(path: Path, text: str) -> None:
     except OSError as exc:
         raise EnvironmentProblem(f"{path.parent}: cannot create directory ({exc.strerror})") from None
     write_if_changed(path, text.encode())
-
-
-def write_list(path: Path, paths: Sequence[Path], fmt: ListFormat) -> None:
-    write_text_if_changed(path, format_list(paths, fmt))

@@ -1,117 +1,366 @@
-"""The one options model shared by the CLI, the Python API and (later) configuration files."""
+"""Every option, declared once: its name, type, default, choices, help, and who may set it.
+
+The CLI's flags (:mod:`hipify_tool.cli`), the ``[tool.hipify-tool]`` reader (:mod:`hipify_tool.config`)
+and the Python API's keywords (:mod:`hipify_tool.api`) are all derived from the fields below, and
+every value is checked here, by :func:`check_value`, whichever front end it came from. Adding an option
+is one field here plus its effect in the stage that uses it.
+"""
 
 from __future__ import annotations
 
 import os
+import typing
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal
 
 from .errors import UsageError
-from .translate import LaunchSyntax
 
-__all__ = ["Options", "DEFAULT_EXTENSIONS", "LAUNCH_SYNTAXES", "option_help", "list_option"]
+__all__ = [
+    "Options",
+    "FrontEndOptions",
+    "OptionSpec",
+    "DEFAULT_EXTENSIONS",
+    "LaunchSyntax",
+    "ListFormat",
+    "ReportFormat",
+    "Command",
+    "specs",
+    "OPTION_SPECS",
+    "FRONT_END_SPECS",
+    "spec_of",
+    "check_value",
+    "parse_text",
+    "option_help",
+    "list_option",
+]
 
-T = TypeVar("T")
-
-
-def list_option(name: str, value: Iterable[T]) -> tuple[T, ...]:
-    """A list-valued option as a tuple; a bare string is refused rather than split into characters
-    (``include="*.cu"`` would otherwise select every file through its ``*``)."""
-    if isinstance(value, (str, bytes, os.PathLike)):
-        raise UsageError(f"{name}: expected a list, got the single value {value!r} (write [{value!r}])")
-    return tuple(value)
-
+LaunchSyntax = Literal["ggl", "chevron"]
+ListFormat = Literal["lines", "cmake", "json"]
+ReportFormat = Literal["text", "json", "sarif"]
+Command = Literal["run", "plan", "check"]
 
 DEFAULT_EXTENSIONS: tuple[str, ...] = (".cu", ".cuh", ".c", ".cc", ".cpp", ".h", ".in", ".hpp")
 """PyTorch's ``hipify()`` default extensions."""
 
-LAUNCH_SYNTAXES: tuple[LaunchSyntax, ...] = ("ggl", "chevron")
+_ALL: frozenset[Command] = frozenset({"run", "plan", "check"})
+_BUILD: frozenset[Command] = frozenset({"run", "plan"})
+_RUN: frozenset[Command] = frozenset({"run"})
+
+Kind = Literal["path", "optional-path", "paths", "strings", "choice", "int", "bool"]
 
 
-def _help(text: str) -> dict[str, str]:
-    return {"help": text}
+@dataclass(frozen=True)
+class OptionSpec:
+    """What the front ends need to know about one option (kept in the field's metadata)."""
+
+    name: str
+    kind: Kind
+    help: str
+    default: Any
+    choices: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    """CLI spellings; empty for a positional argument (``sources``)."""
+    metavar: str | None = None
+    commands: frozenset[Command] = _ALL
+    """The CLI commands that take it."""
+    api: bool = True
+    """Settable from Python (the API's keywords); front-end-only options are not."""
+    affects_output: bool = False
+    """Part of the manifest key: changing it re-translates."""
+
+    @property
+    def key(self) -> str:
+        """The spelling in ``[tool.hipify-tool]`` (snake_case is accepted too)."""
+        return self.name.replace("_", "-")
+
+
+def _opt(
+    default: Any,
+    help: str,
+    *,
+    flags: tuple[str, ...] | None = None,
+    metavar: str | None = None,
+    commands: frozenset[Command] = _ALL,
+    api: bool = True,
+    affects_output: bool = False,
+) -> Any:
+    """A dataclass field whose metadata carries the option's declaration (completed in :func:`specs`)."""
+    meta = {"help": help, "flags": flags, "metavar": metavar, "commands": commands, "api": api}
+    meta["affects_output"] = affects_output
+    if default is MISSING:
+        return field(metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)
 class Options:
-    """What to translate and how. Paths may be relative: they are taken from the current directory."""
+    """What to translate, how, and which build files to write. Paths may be relative: they are taken
+    from the current directory (the CLI's and the API's) or from the configuration file's directory."""
 
-    project_dir: Path = field(metadata=_help("Root of the CUDA sources; every input must be under it."))
-    output_dir: Path = field(metadata=_help("Output root; everything written goes under it."))
-    sources: tuple[Path, ...] = field(
-        default=(), metadata=_help("Files to translate, in build order (headers they include follow).")
+    project_dir: Path = _opt(
+        MISSING, "Root of the CUDA sources; every input must be under it.", flags=("-p", "--project-dir")
     )
-    include_dirs: tuple[Path, ...] = field(
-        default=(),
-        metadata=_help(
-            "Header search directories, searched in order after the includer's directory (default: the project dir)."
-        ),
+    output_dir: Path = _opt(MISSING, "Output root; everything written goes under it.", flags=("-o", "--output-dir"))
+    sources: tuple[Path, ...] = _opt((), "Files to translate, in build order (headers they include follow).", flags=())
+    include_dirs: tuple[Path, ...] = _opt(
+        (),
+        "Header search directories, searched in order after the includer's directory (default: the project dir).",
+        flags=("-I", "--include-dir"),
+        metavar="DIR",
+        affects_output=True,
     )
-    include: tuple[str, ...] = field(
-        default=(), metadata=_help("Gitignore-style patterns (relative to the project dir) selecting inputs.")
+    include: tuple[str, ...] = _opt(
+        (), "Gitignore-style patterns (relative to the project dir) selecting inputs.", metavar="PATTERN"
     )
-    exclude: tuple[str, ...] = field(
-        default=(), metadata=_help("Gitignore-style patterns removing files from the selected inputs.")
+    exclude: tuple[str, ...] = _opt(
+        (), "Gitignore-style patterns removing files from the selected inputs.", metavar="PATTERN"
     )
-    extensions: tuple[str, ...] = field(
-        default=DEFAULT_EXTENSIONS, metadata=_help("File extensions that are translated (others are copied).")
+    extensions: tuple[str, ...] = _opt(
+        DEFAULT_EXTENSIONS,
+        "File extensions that are translated (others are copied).",
+        flags=("--extension",),
+        metavar=".EXT",
+        affects_output=True,
     )
-    launch_syntax: LaunchSyntax = field(
-        default="ggl",
-        metadata=_help("'ggl': rewrite <<<>>> to hipLaunchKernelGGL (PyTorch's default); 'chevron': keep <<<>>>."),
+    launch_syntax: LaunchSyntax = _opt(
+        "ggl",
+        "'ggl': rewrite <<<>>> to hipLaunchKernelGGL (PyTorch's default); 'chevron': keep <<<>>>.",
+        affects_output=True,
     )
-    jobs: int | None = field(default=None, metadata=_help("Parallel translation jobs (default: available cores)."))
-    prune: bool = field(default=False, metadata=_help("Remove generated files whose source no longer exists."))
-    maps: tuple[Path, ...] = field(
-        default=(),
-        metadata=_help("Custom mapping files (TOML or JSON), applied before PyTorch's tables; later files win."),
+    jobs: int | None = _opt(None, "Parallel translation jobs (default: available cores).", flags=("-j", "--jobs"))
+    prune: bool = _opt(False, "Remove generated files whose source no longer exists.", commands=_RUN)
+    maps: tuple[Path, ...] = _opt(
+        (),
+        "Custom mapping files (TOML or JSON), applied before PyTorch's tables; later files win.",
+        flags=("--map",),
+        metavar="FILE",
+    )
+    output_list: Path | None = _opt(
+        None,
+        "Write the list of outputs here (rewritten only when it changes) instead of stdout.",
+        metavar="FILE",
+        commands=_BUILD,
+    )
+    list_format: ListFormat = _opt("lines", "Format of the output list.", commands=_BUILD)
+    cmake_plan: Path | None = _opt(
+        None,
+        "Also write a CMake script setting HIPIFY_TOOL_OUTPUTS (one per input, in order) and "
+        "HIPIFY_TOOL_ALL_OUTPUTS (every output); rewritten only when it changes.",
+        metavar="FILE",
+        commands=_BUILD,
+    )
+    depfile: Path | None = _opt(
+        None, "Write a Make-syntax depfile naming every output and every file read.", metavar="FILE", commands=_RUN
+    )
+    stamp: Path | None = _opt(
+        None,
+        "Touch this file after a successful run and make it the depfile's only target.",
+        metavar="FILE",
+        commands=_RUN,
+    )
+    report: ReportFormat | None = _opt(
+        None,
+        "Report replaced, unsupported and leftover CUDA names: text on stderr (or in --report-file), "
+        "json or sarif (SARIF 2.1.0) in --report-file.",
+        commands=_BUILD,
+    )
+    report_file: Path | None = _opt(None, "Write the report here.", metavar="FILE", commands=_BUILD)
+    strict: bool = _opt(
+        False, "Exit with code 6 when a CUDA name is left or unsupported in code ROCm compiles.", commands=_BUILD
     )
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            if isinstance(f.default, tuple):  # the list-valued options
-                list_option(f.name, getattr(self, f.name))
-        if self.launch_syntax not in LAUNCH_SYNTAXES:
-            raise UsageError(f"launch_syntax: expected one of {', '.join(LAUNCH_SYNTAXES)}, got {self.launch_syntax!r}")
-        if self.jobs is not None and (not isinstance(self.jobs, int) or self.jobs < 1):
-            raise UsageError(f"jobs: expected a positive integer, got {self.jobs!r}")
+        for spec in specs(Options):
+            object.__setattr__(self, spec.name, check_value(spec, getattr(self, spec.name), spec.name))
+        if self.report in ("json", "sarif") and self.report_file is None:
+            raise UsageError(f"report: {self.report!r} needs report_file (--report-file FILE)")
+        if self.report_file is not None and self.report is None:
+            raise UsageError("report_file: needs report (--report text|json|sarif)")
 
     def resolved(self) -> Options:
-        """The same options with absolute, normalised paths (symlinks kept, as compilers keep them)."""
+        """The same options with absolute, normalised paths (symlinks kept, as compilers keep them).
 
-        def absolute(p: Path) -> Path:
-            return Path(os.path.abspath(p))
-
-        return Options(
-            project_dir=absolute(self.project_dir),
-            output_dir=absolute(self.output_dir),
-            sources=tuple(absolute(p) for p in self.sources),
-            # Without -I, the project dir is searched (vLLM's hipify call passes header_include_dirs=["."])
-            include_dirs=tuple(absolute(p) for p in self.include_dirs) or (absolute(self.project_dir),),
-            include=self.include,
-            exclude=self.exclude,
-            extensions=self.extensions,
-            launch_syntax=self.launch_syntax,
-            jobs=self.jobs,
-            prune=self.prune,
-            maps=tuple(absolute(p) for p in self.maps),
-        )
+        Without ``include_dirs`` the project dir is searched (vLLM's hipify call passes
+        ``header_include_dirs=["."]``).
+        """
+        changes: dict[str, Any] = {}
+        for spec in specs(Options):
+            value = getattr(self, spec.name)
+            if spec.kind in ("path", "optional-path") and value is not None:
+                changes[spec.name] = Path(os.path.abspath(value))
+            elif spec.kind == "paths":
+                changes[spec.name] = tuple(Path(os.path.abspath(p)) for p in value)
+        if not changes["include_dirs"]:
+            changes["include_dirs"] = (changes["project_dir"],)
+        return _replace(self, changes)
 
     def effective_jobs(self) -> int:
-        if self.jobs is not None and self.jobs > 0:
+        if self.jobs is not None:
             return self.jobs
         try:
             return max(1, len(os.sched_getaffinity(0)))
         except AttributeError:  # not on Linux
             return max(1, os.cpu_count() or 1)
 
+    def output_key_parts(self) -> list[str]:
+        """The options that change outputs, as text for the manifest key."""
+        parts: list[str] = []
+        for spec in specs(Options):
+            if spec.affects_output:
+                value = getattr(self, spec.name)
+                parts.append(",".join(map(str, value)) if isinstance(value, tuple) else str(value))
+        return parts
+
+
+def _replace(options: Options, changes: dict[str, Any]) -> Options:
+    values = {spec.name: getattr(options, spec.name) for spec in specs(Options)}
+    values.update(changes)
+    return Options(**values)
+
+
+@dataclass(frozen=True)
+class FrontEndOptions:
+    """Options of the command line (and ``[tool.hipify-tool]``) that the Python API has no use for."""
+
+    sources_from: tuple[Path, ...] = _opt(
+        (),
+        "Read more SOURCES from this file, one path a line (no command-line length limit).",
+        metavar="FILE",
+        api=False,
+    )
+    quiet: bool = _opt(False, "Print errors only.", flags=("-q", "--quiet"), api=False)
+    verbose: bool = _opt(False, "Also print what was done.", flags=("-v", "--verbose"), api=False)
+
+
+def _kind(hint: Any) -> tuple[Kind, tuple[str, ...]]:
+    """An option's kind and choices, from its type annotation (the annotation is the declaration)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Path:
+        return "path", ()
+    if hint is bool:
+        return "bool", ()
+    if origin is Literal:
+        return "choice", tuple(args)
+    if origin is tuple:
+        return ("paths" if args[0] is Path else "strings"), ()
+    non_none = [a for a in args if a is not type(None)]
+    if len(non_none) == 1 and non_none[0] is Path:
+        return "optional-path", ()
+    if len(non_none) == 1 and non_none[0] is int:
+        return "int", ()
+    if len(non_none) == 1 and typing.get_origin(non_none[0]) is Literal:
+        return "choice", tuple(typing.get_args(non_none[0]))
+    raise TypeError(f"options: unsupported option type {hint!r}")  # pragma: no cover - a new kind: add it
+
+
+def _spec(f: Field[Any], hint: Any) -> OptionSpec:
+    kind, choices = _kind(hint)
+    meta = f.metadata
+    flags = meta["flags"]
+    if flags is None:
+        flags = ("--" + f.name.replace("_", "-"),)
+    metavar = meta["metavar"] or ("[" + "|".join(choices) + "]" if choices else None)
+    default = f.default if f.default is not MISSING else None
+    return OptionSpec(
+        name=f.name,
+        kind=kind,
+        help=meta["help"],
+        default=default,
+        choices=choices,
+        flags=flags,
+        metavar=metavar,
+        commands=meta["commands"],
+        api=meta["api"],
+        affects_output=meta["affects_output"],
+    )
+
+
+def _specs_of(model: type) -> tuple[OptionSpec, ...]:
+    hints = typing.get_type_hints(model)
+    return tuple(_spec(f, hints[f.name]) for f in fields(model))
+
+
+OPTION_SPECS: tuple[OptionSpec, ...] = _specs_of(Options)
+"""The :class:`Options` fields' declarations, in order."""
+FRONT_END_SPECS: tuple[OptionSpec, ...] = _specs_of(FrontEndOptions)
+"""The :class:`FrontEndOptions` fields' declarations, in order."""
+
+
+def specs(model: type = Options) -> tuple[OptionSpec, ...]:
+    """The declarations of one model class, in field order."""
+    return OPTION_SPECS if model is Options else FRONT_END_SPECS
+
+
+def spec_of(name: str) -> OptionSpec:
+    for spec in (*OPTION_SPECS, *FRONT_END_SPECS):
+        if spec.name == name:
+            return spec
+    raise KeyError(name)
+
 
 def option_help(name: str) -> str:
     """Help text of one option, so the CLI and the docs never drift from the model."""
-    for f in fields(Options):
-        if f.name == name:
-            meta: Any = f.metadata
-            return str(meta.get("help", ""))
-    raise KeyError(name)
+    return spec_of(name).help
+
+
+def list_option(name: str, value: Any) -> tuple[Any, ...]:
+    """A list-valued option as a tuple; a bare string is refused rather than split into characters
+    (``include="*.cu"`` would otherwise select every file through its ``*``)."""
+    if isinstance(value, (str, bytes, os.PathLike)):
+        raise UsageError(f"{name}: expected a list, got the single value {value!r} (write [{value!r}])")
+    if not isinstance(value, Iterable):
+        raise UsageError(f"{name}: expected a list, got {value!r}")
+    return tuple(value)
+
+
+def _path(name: str, value: Any) -> Path:
+    if isinstance(value, (str, os.PathLike)) and os.fspath(value):
+        return Path(value)
+    raise UsageError(f"{name}: expected a path, got {value!r}")
+
+
+def check_value(spec: OptionSpec, value: Any, shown: str) -> Any:
+    """``value`` checked against ``spec`` and normalised (paths become :class:`Path`, lists tuples).
+
+    The one place values are validated; ``shown`` is the option's name as the user wrote it
+    (``jobs``, ``--jobs``, ``[tool.hipify-tool] jobs``), and the message is otherwise the same.
+    """
+    kind = spec.kind
+    if kind == "path":
+        return _path(shown, value)
+    if kind == "optional-path":
+        return None if value is None else _path(shown, value)
+    if kind == "paths":
+        return tuple(_path(shown, v) for v in list_option(shown, value))
+    if kind == "strings":
+        items = list_option(shown, value)
+        if not all(isinstance(v, str) for v in items):
+            raise UsageError(f"{shown}: expected a list of strings, got {list(items)!r}")
+        return items
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise UsageError(f"{shown}: expected true or false, got {value!r}")
+        return value
+    if kind == "int":
+        if value is None and spec.default is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise UsageError(f"{shown}: expected a positive integer, got {value!r}")
+        return value
+    if value is None and spec.default is None:  # an optional choice
+        return None
+    if value not in spec.choices:
+        raise UsageError(f"{shown}: expected one of {', '.join(spec.choices)}, got {value!r}")
+    return value
+
+
+def parse_text(spec: OptionSpec, text: str) -> Any:
+    """One command-line word as the option's type (then checked by :func:`check_value`)."""
+    if spec.kind == "int":
+        try:
+            return int(text)
+        except ValueError:
+            return text  # check_value names it
+    return text

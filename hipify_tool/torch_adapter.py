@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import EnvironmentProblem
-from .translate import LaunchSyntax, Translator, mask_like_pytorch
+from .options import LaunchSyntax
+from .translate import Translator, mask_like_pytorch
 
 if TYPE_CHECKING:
     from .maps import CustomMap

@@ -8,7 +8,7 @@ import pytest
 from helpers import run_cli, write_tree
 
 from hipify_tool.cli import cli
-from hipify_tool.config import FRONT_END_KEYS, load_config, option_keys
+from hipify_tool.config import config_keys, load_config
 from hipify_tool.errors import UsageError
 
 
@@ -77,7 +77,7 @@ def test_run_only_keys_are_fine_for_plan_and_check(project: Path) -> None:
 
 def test_every_run_flag_is_a_config_key() -> None:
     run_params = {p.name for p in cli.commands["run"].params} - {"config", "no_config"}
-    assert run_params == set(option_keys()) | set(FRONT_END_KEYS)
+    assert run_params == set(config_keys())
 
 
 def test_python_api_builds_options(project: Path) -> None:

@@ -32,17 +32,16 @@ import hipify_tool
 from hipify_tool import torch_adapter
 from hipify_tool.errors import HipifyToolError
 from hipify_tool.manifest import STATE_DIR
-from hipify_tool.plan import hip_path
+from hipify_tool.naming import hip_path
+from hipify_tool.includes import is_pytorch_renamed_include, rewrite_includes
+from hipify_tool.options import LaunchSyntax
 from hipify_tool.translate import (
-    LaunchSyntax,
     TokenMatcher,
     TranslationFailure,
     Translator,
     add_breadcrumb,
     decode,
     encode,
-    is_pytorch_renamed_include,
-    rewrite_includes,
 )
 
 settings.register_profile(

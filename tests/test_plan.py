@@ -13,7 +13,7 @@ from helpers import FIXTURES, read_tree, snapshot, subprocess_env, write_tree
 
 import hipify_tool
 from hipify_tool.errors import UsageError
-from hipify_tool.plan import hip_path
+from hipify_tool.naming import hip_path
 
 TRICKY_PATHS = [
     "k.cu",

@@ -11,18 +11,14 @@ import pytest
 from helpers import subprocess_env
 
 from hipify_tool import torch_adapter
-from hipify_tool.translate import (
-    BREADCRUMB,
+from hipify_tool.includes import (
     IncludeSite,
-    TokenMatcher,
-    add_breadcrumb,
-    decode,
-    encode,
     find_includes,
     is_pytorch_renamed_include,
     relative_include,
     rewrite_includes,
 )
+from hipify_tool.translate import BREADCRUMB, TokenMatcher, add_breadcrumb, decode, encode
 
 
 @pytest.fixture(scope="module")

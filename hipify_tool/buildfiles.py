@@ -1,0 +1,88 @@
+"""The files a build system reads after a run: output list, CMake plan script, depfile, stamp.
+
+Each is written atomically and only when its text changes (a build registers some of them as
+configure or rule dependencies), and the stamp last: it is the build's proof that everything
+before it is in place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import EnvironmentProblem
+from .materialise import write_text_if_changed
+from .options import ListFormat, Options
+from .planner import Plan
+
+__all__ = ["format_list", "format_depfile", "format_cmake_plan", "write_build_files", "touch_stamp"]
+
+
+def format_list(paths: Sequence[Path], fmt: ListFormat) -> str:
+    """Output lists: one path a line, a CMake list, or a JSON array."""
+    items = [str(p) for p in paths]
+    if fmt == "json":
+        return json.dumps(items, indent=1) + "\n"
+    if fmt == "cmake":
+        return ";".join(item.replace(";", "\\;") for item in items) + "\n"
+    return "".join(f"{item}\n" for item in items)
+
+
+def _escape_make(path: str) -> str:
+    return path.replace("$", "$$").replace("#", "\\#").replace(" ", "\\ ")
+
+
+def format_depfile(targets: Sequence[Path], dependencies: Sequence[Path]) -> str:
+    """Make syntax, as CMake's ``DEPFILE`` and Ninja's ``deps = gcc`` read it."""
+    head = " ".join(_escape_make(str(t)) for t in targets)
+    deps = " \\\n  ".join(_escape_make(str(d)) for d in dependencies)
+    return f"{head}: \\\n  {deps}\n"
+
+
+def _cmake_quote(path: Path) -> str:
+    text = str(path)
+    for char in ("\\", '"', "$", ";"):
+        text = text.replace(char, "\\" + char)
+    return f'"{text}"'
+
+
+def format_cmake_plan(input_outputs: Sequence[Path], all_outputs: Sequence[Path]) -> str:
+    """A CMake script setting the two lists; ``include()`` reads it without any parsing code."""
+    lines = ["# Written by hipify-tool; rewritten only when a list changes.", "set(HIPIFY_TOOL_OUTPUTS"]
+    lines += [f"  {_cmake_quote(p)}" for p in input_outputs]
+    lines += [")", "set(HIPIFY_TOOL_ALL_OUTPUTS"]
+    lines += [f"  {_cmake_quote(p)}" for p in all_outputs]
+    lines.append(")")
+    return "\n".join(lines) + "\n"
+
+
+def touch_stamp(stamp: Path) -> None:
+    """Create ``stamp`` or bump its mtime: the build's proof that a run finished, since unchanged
+    outputs keep their mtime and cannot serve as one."""
+    try:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.touch()
+        os.utime(stamp)
+    except OSError as exc:
+        raise EnvironmentProblem(f"{stamp}: cannot touch ({exc.strerror})") from None
+
+
+def write_build_files(plan: Plan, options: Options, *, listed: Sequence[Path], ran: bool) -> None:
+    """Every build file ``options`` asks for. ``listed`` is the output list (``run``: one output per
+    input; ``plan``: every output); ``ran``: the outputs exist, so the depfile and stamp may be written.
+
+    The CMake plan script is written only when it changes: a build registers it as a configure
+    dependency, so CMake re-runs exactly when the set of outputs changes.
+    """
+    o = options.resolved()
+    if ran and o.depfile is not None:
+        targets = [o.stamp] if o.stamp is not None else plan.all_outputs()
+        write_text_if_changed(o.depfile, format_depfile(targets, plan.dependencies()))
+    if o.cmake_plan is not None:
+        write_text_if_changed(o.cmake_plan, format_cmake_plan(plan.input_outputs(), plan.all_outputs()))
+    if o.output_list is not None:
+        write_text_if_changed(o.output_list, format_list(listed, o.list_format))
+    if ran and o.stamp is not None:
+        touch_stamp(o.stamp)

@@ -1,0 +1,180 @@
+"""``#include`` directives: the one parser and the one search order, used by plan, translate and report.
+
+The parser finds every directive PyTorch's hipify would rewrite (and the ``#  include`` and
+``#include"x"`` forms compilers also accept). The search is a compiler's: a quoted include is looked up
+in the includer's directory, then in each include dir in order; an angle include only in the include
+dirs; the first match wins.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = [
+    "IncludeKind",
+    "IncludeSite",
+    "Resolution",
+    "IncludeSearch",
+    "find_includes",
+    "find_include_spans",
+    "rewrite_includes",
+    "is_pytorch_renamed_include",
+    "relative_include",
+    "is_within",
+]
+
+IncludeKind = Literal["quote", "angle", "thc"]
+
+# PyTorch matches '#include "x"' exactly; compilers also accept '#  include' and '#include"x"'.
+# The leading literal '#' lets the regex engine skip ahead quickly.
+_INCLUDE_RE = re.compile(
+    r'#(?:(?P<head>[ \t]*include[ \t]*)(?:"(?P<quote>[^"]+)"|<(?P<angle>[^>]+)>)'
+    r'|(?P<thc>define THC_GENERIC_FILE )"(?P<thcpath>[^"]+)")'
+)
+
+
+@dataclass(frozen=True)
+class IncludeSite:
+    """One include directive: its kind and the path as written."""
+
+    kind: IncludeKind
+    path: str
+
+
+def _site(m: re.Match[str]) -> IncludeSite:
+    if m.group("quote") is not None:
+        return IncludeSite("quote", m.group("quote"))
+    if m.group("angle") is not None:
+        return IncludeSite("angle", m.group("angle"))
+    return IncludeSite("thc", m.group("thcpath"))
+
+
+def find_includes(text: str) -> Iterator[IncludeSite]:
+    """Every include directive PyTorch would try to rewrite (comments included, as PyTorch does)."""
+    if "#" not in text:
+        return
+    for m in _INCLUDE_RE.finditer(text):
+        yield _site(m)
+
+
+def find_include_spans(text: str) -> Iterator[tuple[IncludeSite, int]]:
+    """Each site with the offset of its path in ``text`` (for reports, which give line:col)."""
+    if "#" not in text:
+        return
+    for m in _INCLUDE_RE.finditer(text):
+        site = _site(m)
+        group = {"quote": "quote", "angle": "angle", "thc": "thcpath"}[site.kind]
+        yield site, m.start(group)
+
+
+def rewrite_includes(text: str, replacement: Callable[[IncludeSite], str | None]) -> str:
+    """Replace each include path for which ``replacement`` returns a new path."""
+    if "#" not in text:
+        return text
+
+    def sub(m: re.Match[str]) -> str:
+        site = _site(m)
+        new = replacement(site)
+        if new is None or new == site.path:
+            return m.group(0)
+        if site.kind == "quote":
+            return f'#{m.group("head")}"{new}"'
+        if site.kind == "angle":
+            return f"#{m.group('head')}<{new}>"
+        return f'#{m.group("thc")}"{new}"'
+
+    return _INCLUDE_RE.sub(sub, text)
+
+
+# PyTorch renames these includes whether or not the file is part of the project.
+_PYTORCH_RENAMED_INCLUDE_PREFIXES = (
+    "ATen/cuda",
+    "ATen/native/cuda",
+    "ATen/native/nested/cuda",
+    "ATen/native/quantized/cuda",
+    "ATen/native/sparse/cuda",
+    "ATen/native/transformers/cuda",
+    "THC/",
+)
+
+
+def is_pytorch_renamed_include(path: str) -> bool:
+    """Includes of PyTorch's own CUDA headers, which hipify renames unconditionally."""
+    return path.startswith(_PYTORCH_RENAMED_INCLUDE_PREFIXES) or (
+        path.startswith("THC") and not path.startswith("THCP")
+    )
+
+
+def relative_include(target: str, found_in: str) -> str:
+    """The include path PyTorch writes: the target relative to the directory it was found in."""
+    return posixpath.relpath(target, found_in or ".")
+
+
+def is_within(path: str, root: str) -> bool:
+    """``path`` is ``root`` or below it (both absolute and normalised)."""
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """How one include site resolved: what the plan rewrites it with and the report reads."""
+
+    site: IncludeSite
+    target: str | None
+    """The project file reached (relative to the project dir), or ``None``."""
+    found_in: str
+    """The directory (relative to the project dir) in which it was found; ``""`` when not found."""
+
+
+class IncludeSearch:
+    """The compiler's search order over one project's include dirs; caches per instance (per plan)."""
+
+    def __init__(self, project_dir: str, include_dirs: Sequence[str], output_dir: str) -> None:
+        self.prefix = os.path.join(project_dir, "")
+        self.output = output_dir
+        dirs = [os.path.relpath(d, project_dir).replace(os.sep, "/") for d in include_dirs]
+        self.include_dirs = ["" if d == "." else d for d in dirs]
+        self.warnings: list[str] = []
+        self._isfile: dict[str, bool] = {}
+        self._resolved: dict[tuple[str, str, str], tuple[str | None, str]] = {}
+
+    def exists(self, path: str) -> bool:
+        known = self._isfile.get(path)
+        if known is None:
+            known = self._isfile[path] = os.path.isfile(path)
+        return known
+
+    def resolve(self, includer: str, site: IncludeSite) -> Resolution:
+        """Compiler order: the includer's dir (quoted forms), then include dirs; first match wins."""
+        if is_pytorch_renamed_include(site.path):
+            return Resolution(site, None, "")
+        here = "" if site.kind == "angle" else posixpath.dirname(includer)
+        key = (here, site.kind, site.path)
+        known = self._resolved.get(key)
+        if known is None:
+            known = self._resolved[key] = self._search(includer, site, here)
+        return Resolution(site, *known)
+
+    def _search(self, includer: str, site: IncludeSite, here: str) -> tuple[str | None, str]:
+        dirs = self.include_dirs if site.kind == "angle" else [here, *self.include_dirs]
+        first: tuple[str | None, str] | None = None
+        first_path = ""
+        for d in dirs:
+            candidate = os.path.normpath(os.path.join(self.prefix + d, site.path))
+            if not self.exists(candidate):
+                continue
+            if first is None:
+                first_path = candidate
+                inside = candidate.startswith(self.prefix) and not is_within(candidate, self.output)
+                first = (candidate[len(self.prefix) :] if inside else None, d)
+            elif candidate != first_path:
+                self.warnings.append(
+                    f"{includer}: include {site.path!r} is ambiguous: using {first_path}, also found {candidate}"
+                )
+                break
+        return first if first is not None else (None, "")

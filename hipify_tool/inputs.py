@@ -1,0 +1,154 @@
+"""The inputs of a run: checking the paths it was given and discovering sources. Reads only.
+
+Both run before a run locks (or creates) its output root, so a rejected run leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import FileProblem, PlanConflict, UsageError
+from .includes import is_within
+from .manifest import STATE_DIR
+from .options import Options
+
+__all__ = ["check_options", "discover_inputs", "read_bytes"]
+
+
+def read_bytes(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def check_options(o: Options) -> None:
+    """Reject bad paths before anything touches the disk. ``o`` must be :meth:`Options.resolved`."""
+    if not o.project_dir.is_dir():
+        raise UsageError(f"{o.project_dir}: project dir does not exist or is not a directory")
+    project, output = str(o.project_dir), str(o.output_dir)
+    if is_within(project, output):
+        raise UsageError(
+            f"{output}: output dir must not be the project dir or contain it (sources are never written; "
+            "in-place translation is not offered)"
+        )
+    if os.path.lexists(output) and not os.path.isdir(output):
+        raise UsageError(f"{output}: output dir exists and is not a directory")
+    if is_within(output, project):
+        if STATE_DIR in Path(output).relative_to(project).parts:
+            raise UsageError(f"{output}: output dir must not be inside a {STATE_DIR} directory")
+        if not _is_output_root_or_new(output):
+            raise UsageError(
+                f"{output}: output dir is inside the project dir and holds files hipify-tool did not write; "
+                "choose a new or empty directory"
+            )
+    for d in o.include_dirs:
+        if not d.is_dir():
+            raise UsageError(f"{d}: include dir does not exist")
+        if not is_within(str(d), project):
+            raise UsageError(f"{d}: include dir is outside the project dir {project}")
+    problems: list[FileProblem] = []
+    for src in o.sources:
+        s = str(src)
+        if not src.is_file():
+            raise UsageError(f"{s}: {_not_a_file(s, project)}")
+        if not is_within(s, project):
+            problems.append(FileProblem(s, f"is outside the project dir {project}"))
+        elif is_within(s, output):
+            problems.append(FileProblem(s, f"is inside the output dir {output}"))
+    if problems:
+        raise PlanConflict(problems)
+
+
+def _is_output_root_or_new(output: str) -> bool:
+    """An output dir nested in the project is safe only if it is ours or empty: otherwise it may hold
+    sources, which whole-tree discovery would silently skip and outputs would mingle with."""
+    try:
+        with os.scandir(output) as entries:
+            return all(e.name == STATE_DIR for e in entries) or os.path.isdir(os.path.join(output, STATE_DIR))
+    except OSError:
+        return True  # missing: new; unreadable: the run reports it when it locks the root
+
+
+def _not_a_file(path: str, project: str) -> str:
+    """Why an explicit source cannot be read, in the words a user can act on."""
+    if os.path.isdir(path):
+        return "is a directory, not a source file"
+    if os.path.islink(path):
+        try:
+            os.stat(path)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return "symlink loop"
+            return f"broken symlink (to {os.readlink(path)})"
+    if os.path.lexists(path):
+        return "is not a regular file"
+    return f"no such file{_cwd_hint(path, project)}"
+
+
+def _cwd_hint(path: str, project: str) -> str:
+    """Sources are taken from the current directory; a user may have meant the project dir."""
+    meant = os.path.normpath(os.path.join(project, os.path.relpath(path)))
+    if is_within(meant, project) and os.path.isfile(meant):
+        return f" (paths are taken from the current directory: did you mean {meant}?)"
+    return ""
+
+
+def discover_inputs(o: Options) -> tuple[str, ...]:
+    """The inputs: explicit sources in order, then pattern (or default) selections, sorted.
+
+    ``o`` must be :meth:`Options.resolved` and pass :func:`check_options`.
+    """
+    project = str(o.project_dir)
+    inputs: dict[str, None] = {}
+    for src in o.sources:
+        inputs.setdefault(os.path.relpath(src, project).replace(os.sep, "/"))
+    if not o.sources or o.include or o.exclude:
+        for rel in _walk(o):
+            inputs.setdefault(rel)
+    if not inputs:
+        raise UsageError(f"{project}: no input files (give sources or patterns, or check --extension)")
+    return tuple(inputs)
+
+
+def _cannot_list(exc: OSError) -> None:
+    """A directory the walk cannot read would silently drop its sources: make it an error instead."""
+    raise UsageError(f"{exc.filename}: cannot list directory ({exc.strerror})")
+
+
+def _pathspec(patterns: Sequence[str]):  # type: ignore[no-untyped-def]
+    import pathspec  # deferred: only pattern-driven runs pay for it
+
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
+
+
+def _skipped_dir(path: str, name: str, output: str) -> bool:
+    """Directories the walk never enters: hidden ones (``.git``, ``.hipify-tool``), the output root,
+    and CMake build trees (a directory holding ``CMakeCache.txt``), whose generated sources are
+    not the project's (docs/cli.md, "Inputs")."""
+    return name.startswith(".") or is_within(path, output) or os.path.exists(os.path.join(path, "CMakeCache.txt"))
+
+
+def _walk(o: Options) -> list[str]:
+    include = _pathspec(o.include) if o.include else None
+    exclude = _pathspec(o.exclude) if o.exclude else None
+    extensions = tuple(o.extensions)
+    project, output = str(o.project_dir), str(o.output_dir)
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(project, onerror=_cannot_list):
+        dirnames[:] = sorted(d for d in dirnames if not _skipped_dir(os.path.join(dirpath, d), d, output))
+        reldir = os.path.relpath(dirpath, project).replace(os.sep, "/")
+        for name in filenames:
+            if not name.endswith(extensions):
+                continue
+            rel = name if reldir == "." else f"{reldir}/{name}"
+            if include is not None and not include.match_file(rel):
+                continue
+            if exclude is not None and exclude.match_file(rel):
+                continue
+            found.append(rel)
+    return sorted(found)

@@ -1,0 +1,235 @@
+"""The report's data: rules, findings, per-file results, and the verdict ``--strict`` takes from them.
+
+Three kinds of result:
+
+* **replaced**: every token a map replaces in code (comments and strings are not counted);
+* **unsupported**: a replaced name whose HIP name the target is known to lack;
+* **leftover**: a CUDA-looking name, header or inline PTX that no map replaces.
+
+Where a finding sits decides how it counts (docs/reports.md, "What counts"): in code a ROCm compile
+sees, it is a *problem* and fails ``--strict``; in a branch ROCm does not take, or one only ROCm
+takes, it is reported separately as *guarded* and never fails ``--strict``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from ..errors import CheckFailed
+from ..options import ReportFormat
+
+__all__ = ["RULES", "RULE_INDEX", "Rule", "Finding", "FindingKind", "Context", "Replacement", "FileReport", "Report"]
+
+FindingKind = Literal["unsupported", "leftover"]
+Context = Literal["shared", "cuda-only", "rocm-only"]
+"""Where a finding sits: code both compiles see; a branch ROCm does not take; a branch only ROCm takes."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One kind of finding, as SARIF rules describe them."""
+
+    id: str
+    title: str
+    help: str
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("unsupported", "Unsupported on HIP", "PyTorch's tables mark this CUDA name HIP_UNSUPPORTED."),
+    Rule("cuda-runtime-api", "CUDA runtime API", "cuda[A-Z]* names (cudaFoo) with no mapping."),
+    Rule("cuda-driver-api", "CUDA driver API", "cu[A-Z]* functions and CU[a-z]* types with no mapping."),
+    Rule("cuda-macro", "CUDA macro or enumerator", "CUDA_*, CU*_*, CUDART_*, __CUDA*__, __NVCC__ used in code."),
+    Rule(
+        "cuda-library",
+        "CUDA library API",
+        "cuBLAS, cuSPARSE, cuRAND, cuFFT, cuDNN, cuSOLVER, cuTENSOR and CUTLASS names.",
+    ),
+    Rule(
+        "nvidia-type",
+        "NVIDIA-specific type or API",
+        "__nv_* (e.g. __nv_fp8_e4m3), nv_bfloat16, nvcuda::, nvtx*, nvrtc*.",
+    ),
+    Rule(
+        "warp-sync-intrinsic",
+        "Warp-synchronous intrinsic",
+        "__*_sync (e.g. __shfl_xor_sync), __syncwarp, __activemask: 32-lane masks, while AMD wavefronts have 64.",
+    ),
+    Rule("cuda-intrinsic", "CUDA-only intrinsic", "Cache-hint loads/stores (__ldcg ...), __cvta_*, __pipeline_*."),
+    Rule(
+        "libcudacxx",
+        "libcu++ namespace",
+        "cuda:: (cuda::std::, cuda::atomic_ref ...) outside PyTorch's at::cuda and c10::cuda.",
+    ),
+    Rule(
+        "cuda-header",
+        "CUDA header",
+        "An include of a CUDA toolkit header that no map renames and the project does not provide.",
+    ),
+    Rule("inline-ptx", "Inline PTX", "An asm statement whose text is PTX (dotted instructions: cvt.rn.f16.f32)."),
+)
+RULE_INDEX = {rule.id: i for i, rule in enumerate(RULES)}
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """A token a map replaced (in code)."""
+
+    line: int
+    col: int
+    identifier: str
+    replacement: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A CUDA name, header or asm block that ROCm will see untranslated (or an unsupported one)."""
+
+    path: str
+    """Source, relative to the project dir."""
+    line: int
+    col: int
+    identifier: str
+    rule: str
+    kind: FindingKind
+    context: Context
+    """Anything but ``"shared"`` is reported separately and is never a problem."""
+    replacement: str | None = None
+
+    @property
+    def guarded(self) -> bool:
+        """In a branch ROCm does not take, or in one only ROCm takes (the author's own ROCm code)."""
+        return self.context != "shared"
+
+    @property
+    def message(self) -> str:
+        rule = RULES[RULE_INDEX[self.rule]]
+        if self.kind == "unsupported":
+            text = f"{self.identifier} is marked unsupported on HIP by PyTorch's tables (-> {self.replacement})"
+        elif self.rule == "cuda-header":
+            text = f"<{self.identifier}> is a CUDA header that no map renames"
+        elif self.rule == "inline-ptx":
+            text = "inline PTX assembly does not compile for AMD GPUs"
+        else:
+            text = f"{self.identifier} ({rule.title}) has no HIP mapping"
+        if self.context == "cuda-only":
+            text += " [in a branch ROCm does not take]"
+        elif self.context == "rocm-only":
+            text += " [in a branch only ROCm takes]"
+        return text
+
+
+@dataclass(frozen=True)
+class FileReport:
+    source: str
+    """Relative to the project dir (POSIX separators)."""
+    output: str
+    """Relative to the output root."""
+    replacements: tuple[Replacement, ...]
+    findings: tuple[Finding, ...]
+
+    @property
+    def problems(self) -> list[Finding]:
+        return [f for f in self.findings if not f.guarded]
+
+    @property
+    def guarded(self) -> list[Finding]:
+        return [f for f in self.findings if f.guarded]
+
+    def count(self, kind: FindingKind, *, guarded: bool = False) -> int:
+        return sum(1 for f in self.findings if f.kind == kind and f.guarded == guarded)
+
+
+@dataclass(frozen=True)
+class Report:
+    """The report of one plan."""
+
+    project_dir: Path
+    files: tuple[FileReport, ...]
+    unsupported_known: bool
+    """False when PyTorch's tables carry no support markers (torch 2.13): 'unsupported' is then empty."""
+    notes: tuple[str, ...] = ()
+
+    @property
+    def problems(self) -> list[Finding]:
+        """Findings that fail ``--strict``: unsupported or leftover names in code ROCm compiles."""
+        return [f for fr in self.files for f in fr.problems]
+
+    def totals(self) -> dict[str, int]:
+        return {
+            "files": len(self.files),
+            "replaced": sum(len(fr.replacements) for fr in self.files),
+            "unsupported": sum(fr.count("unsupported") for fr in self.files),
+            "leftover": sum(fr.count("leftover") for fr in self.files),
+            "guarded": sum(len(fr.guarded) for fr in self.files),
+        }
+
+    def counts_by_context(self) -> dict[str, int]:
+        """Findings outside shared code, by context (``cuda-only``, ``rocm-only``)."""
+        counts = {"cuda-only": 0, "rocm-only": 0}
+        for fr in self.files:
+            for f in fr.guarded:
+                counts[f.context] += 1
+        return counts
+
+    def display_path(self, source: str, cwd: str | None = None) -> str:
+        """A source path as compilers print it: relative to the working dir when under it."""
+        path = os.path.join(str(self.project_dir), source)
+        cwd = cwd or os.getcwd()
+        rel = os.path.relpath(path, cwd)
+        return path if rel.startswith("..") else rel
+
+    def level(self, f: Finding) -> str:
+        """Compiler-style level: ``note`` outside shared code, ``error`` for unsupported names."""
+        return "note" if f.guarded else ("error" if f.kind == "unsupported" else "warning")
+
+    def summary_lines(self) -> list[str]:
+        """The summary, then the notes: what a run prints once, whatever the format."""
+        t = self.totals()
+        unsupported = str(t["unsupported"]) if self.unsupported_known else "n/a"
+        by_context = self.counts_by_context()
+        summary = (
+            f"hipify-tool: report: {t['files']} files, {t['replaced']} identifiers replaced, "
+            f"{unsupported} unsupported, "
+            f"{t['leftover']} left over; not counted: {by_context['cuda-only']} in branches ROCm does not take, "
+            f"{by_context['rocm-only']} in branches only ROCm takes"
+        )
+        return [summary, *(f"hipify-tool: report: note: {note}" for note in self.notes)]
+
+    def finding_line(self, source: str, f: Finding, cwd: str | None = None) -> str:
+        return f"{self.display_path(source, cwd)}:{f.line}:{f.col}: {self.level(f)}: {f.message} [{f.rule}]"
+
+    def problem_lines(self) -> list[str]:
+        """One line per problem (what ``-q --strict`` still prints)."""
+        return [self.finding_line(fr.source, f) for fr in self.files for f in fr.problems]
+
+    def strict_failure(self) -> CheckFailed | None:
+        """``--strict``'s verdict: the error to raise (exit 6), or ``None`` when nothing is left."""
+        problems = self.problems
+        if not problems:
+            return None
+        return CheckFailed(f"--strict: {len(problems)} CUDA names are left or unsupported in code ROCm compiles")
+
+    def to_text(self, *, verbose: bool = False, cwd: str | None = None) -> str:
+        from .writers import to_text
+
+        return to_text(self, verbose=verbose, cwd=cwd)
+
+    def to_json(self) -> str:
+        from .writers import to_json
+
+        return to_json(self)
+
+    def to_sarif(self, *, cwd: str | None = None) -> str:
+        from .writers import to_sarif
+
+        return to_sarif(self, cwd=cwd)
+
+    def format(self, fmt: ReportFormat, *, verbose: bool = False) -> str:
+        if fmt == "json":
+            return self.to_json()
+        if fmt == "sarif":
+            return self.to_sarif()
+        return self.to_text(verbose=verbose)

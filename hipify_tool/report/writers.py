@@ -1,0 +1,151 @@
+"""The report as text (compiler-style lines), JSON (docs/reports.md's schema) and SARIF 2.1.0."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .._version import __version__
+from .model import RULE_INDEX, RULES, Finding, Report
+
+__all__ = ["to_text", "to_json", "to_sarif"]
+
+
+def to_text(report: Report, *, verbose: bool = False, cwd: str | None = None) -> str:
+    """Compiler-style lines (``file:line:col: level: message [rule]``), then the summary."""
+    lines: list[str] = []
+    for fr in report.files:
+        shown = fr.findings if verbose else tuple(fr.problems)
+        lines.extend(report.finding_line(fr.source, f, cwd) for f in shown)
+        if verbose:
+            lines.append(
+                f"{report.display_path(fr.source, cwd)}: {len(fr.replacements)} replaced, "
+                f"{fr.count('unsupported')} unsupported, {fr.count('leftover')} left over, "
+                f"{len(fr.guarded)} guarded"
+            )
+    lines.extend(report.summary_lines())
+    return "\n".join(lines) + "\n"
+
+
+def to_json(report: Report) -> str:
+    """Every file with its replacements and findings (``docs/reports.md`` documents the schema)."""
+
+    def finding(f: Finding) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "line": f.line,
+            "col": f.col,
+            "identifier": f.identifier,
+            "kind": f.kind,
+            "rule": f.rule,
+            "context": f.context,
+            "message": f.message,
+        }
+        if f.replacement is not None:
+            d["replacement"] = f.replacement
+        return d
+
+    doc = {
+        "tool": "hipify-tool",
+        "version": __version__,
+        "format": 1,
+        "project_dir": str(report.project_dir),
+        "unsupported_known": report.unsupported_known,
+        "notes": list(report.notes),
+        "totals": report.totals(),
+        "files": [
+            {
+                "source": fr.source,
+                "output": fr.output,
+                "replaced": len(fr.replacements),
+                "unsupported": fr.count("unsupported"),
+                "leftover": fr.count("leftover"),
+                "guarded": len(fr.guarded),
+                "replacements": [
+                    {"line": r.line, "col": r.col, "identifier": r.identifier, "replacement": r.replacement}
+                    for r in fr.replacements
+                ],
+                "findings": [finding(f) for f in fr.findings],
+            }
+            for fr in report.files
+        ],
+    }
+    return json.dumps(doc, indent=1) + "\n"
+
+
+def to_sarif(report: Report, *, cwd: str | None = None) -> str:
+    """SARIF 2.1.0: problems as warnings (unsupported: errors), guarded findings as notes.
+
+    Artifact URIs are relative to the working dir (the repository root in CI, which is what code
+    scanning expects) under the ``%SRCROOT%`` base id; files outside it get absolute ``file:`` URIs.
+    """
+    cwd = os.path.abspath(cwd or os.getcwd())
+    results: list[dict[str, Any]] = []
+    for fr in report.files:
+        absolute = os.path.join(str(report.project_dir), fr.source)
+        rel = os.path.relpath(absolute, cwd)
+        if rel.startswith(".."):
+            location: dict[str, Any] = {"uri": Path(absolute).as_uri()}
+        else:
+            location = {"uri": _uri_path(rel), "uriBaseId": "%SRCROOT%"}
+        for f in fr.findings:
+            level = report.level(f)
+            results.append(
+                {
+                    "ruleId": f.rule,
+                    "ruleIndex": RULE_INDEX[f.rule],
+                    "level": level,
+                    "message": {"text": f.message},
+                    "locations": [
+                        {
+                            "physicalLocation": {
+                                "artifactLocation": dict(location),
+                                "region": {
+                                    "startLine": f.line,
+                                    "startColumn": f.col,
+                                    "endColumn": f.col + len(f.identifier),
+                                },
+                            }
+                        }
+                    ],
+                    "partialFingerprints": {"identifier/v1": f"{fr.source}:{f.rule}:{f.identifier}"},
+                }
+            )
+    rules = [
+        {
+            "id": rule.id,
+            "name": "".join(part.capitalize() for part in rule.id.split("-")),
+            "shortDescription": {"text": rule.title},
+            "fullDescription": {"text": rule.help},
+            "defaultConfiguration": {"level": "error" if rule.id == "unsupported" else "warning"},
+        }
+        for rule in RULES
+    ]
+    doc = {
+        "$schema": "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "hipify-tool",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "rules": rules,
+                    }
+                },
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": Path(cwd).as_uri() + "/"}},
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+                "properties": {"totals": report.totals(), "unsupportedKnown": report.unsupported_known},
+            }
+        ],
+    }
+    return json.dumps(doc, indent=1) + "\n"
+
+
+def _uri_path(rel: str) -> str:
+    from urllib.parse import quote
+
+    return quote(rel.replace(os.sep, "/"))
