@@ -31,9 +31,9 @@ from hypothesis import strategies as st
 import hipify_tool
 from hipify_tool import torch_adapter
 from hipify_tool.errors import HipifyToolError
+from hipify_tool.includes import is_pytorch_renamed_include, rewrite_includes
 from hipify_tool.manifest import STATE_DIR
 from hipify_tool.naming import hip_path
-from hipify_tool.includes import is_pytorch_renamed_include, rewrite_includes
 from hipify_tool.options import LaunchSyntax
 from hipify_tool.translate import (
     TokenMatcher,

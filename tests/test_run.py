@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
 
+import pytest
 from helpers import BREADCRUMB, FIXTURES, mtimes, read_tree, write_tree
 
 import hipify_tool
+from hipify_tool.errors import CheckFailed
 
 
 def _fixture(name: str, dest: Path) -> Path:
@@ -169,3 +172,32 @@ def test_incremental_runs_equal_fresh_runs_after_each_edit(tmp_path: Path) -> No
         assert {rel: inc_tree.get(rel) for rel in planned} == fresh_tree, step
         saved += fresh.plan.translated_count - incremental.plan.translated_count
     assert saved > 0  # the incremental runs did reuse earlier work
+
+
+def test_python_api_writes_every_build_file_and_judges_strict(tmp_path: Path) -> None:
+    """The core, not the CLI, writes build files: the Python API gets depfile, stamp, lists and reports."""
+    project = _fixture("basic", tmp_path / "p")
+    build = tmp_path / "build"
+    result = _basic_run(
+        project,
+        tmp_path / "out",
+        depfile=build / "hip.d",
+        stamp=build / "hip.stamp",
+        output_list=build / "outputs.json",
+        list_format="json",
+        cmake_plan=build / "plan.cmake",
+        report="json",
+        report_file=build / "report.json",
+    )
+    depfile = (build / "hip.d").read_text()
+    assert depfile.startswith(f"{build / 'hip.stamp'}: \\\n")  # the stamp is the only target
+    assert all(str(p) in depfile for p in result.plan.dependencies())
+    assert (build / "hip.stamp").is_file()
+    assert json.loads((build / "outputs.json").read_text()) == [str(p) for p in result.outputs]
+    assert "set(HIPIFY_TOOL_OUTPUTS" in (build / "plan.cmake").read_text()
+    assert result.report is not None
+    assert json.loads((build / "report.json").read_text())["totals"] == result.report.totals()
+    (project / "src" / "left.cu").write_text("void f() { cuFooBarBaz(); }\n")
+    with pytest.raises(CheckFailed, match="--strict: 1 CUDA name"):
+        hipify_tool.run(project, tmp_path / "out2", [project / "src" / "left.cu"], strict=True)
+    assert (tmp_path / "out2" / "src" / "left.hip").is_file()  # strict judges after writing
