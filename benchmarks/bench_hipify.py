@@ -19,6 +19,7 @@ Each timing is the median of ``--repeat`` runs. Nothing here is a test: tests ch
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import re
@@ -92,7 +93,7 @@ def most_included_header(tree: Path) -> Path:
 
 def run_series(
     tree: Path, work: Path, repeat: int
-) -> tuple[dict[str, tuple[Sample, Sample]], tuple[int, int, int, list[str]]]:
+) -> tuple[dict[str, tuple[Sample, Sample]], tuple[int, int, int, int, list[str]]]:
     results: dict[str, tuple[Sample, Sample]] = {}
     pt_out, tool_out = work / "pytorch_out", work / "tool_out"
 
@@ -165,14 +166,22 @@ def scaling(tree: Path, work: Path, repeat: int) -> list[tuple[int, int, float]]
     return rows
 
 
-def identity(tree: Path, work: Path) -> tuple[int, int, int, list[str]]:
-    """(identical, differing only in include lines PyTorch does not recognise, other, examples)."""
+def sibling_copies(tool_out: Path) -> set[str]:
+    """hipify-tool's sibling copies (docs/differences.md #15), from its manifest: no PyTorch counterpart."""
+    manifest = json.loads((tool_out / ".hipify-tool" / "manifest.json").read_text())
+    return {copy for entry in manifest["files"].values() for copy, _ in entry.get("copies", [])}
+
+
+def identity(tree: Path, work: Path) -> tuple[int, int, int, int, list[str]]:
+    """(identical, differing only in include lines PyTorch does not recognise, other, sibling copies,
+    examples)."""
     pt_out, tool_out = work / "pytorch_out", work / "tool_out"
     same = include_only = other = 0
     examples: list[str] = []
+    copies = sibling_copies(tool_out)
     for ours in sorted(tool_out.rglob("*")):
         rel = ours.relative_to(tool_out)
-        if not ours.is_file() or rel.parts[0] == ".hipify-tool":
+        if not ours.is_file() or rel.parts[0] == ".hipify-tool" or rel.as_posix() in copies:
             continue
         theirs = pt_out / rel
         mine = ours.read_bytes()
@@ -194,7 +203,7 @@ def identity(tree: Path, work: Path) -> tuple[int, int, int, list[str]]:
         other += 1
         if len(examples) < 5:
             examples.append(str(rel))
-    return same, include_only, other, examples
+    return same, include_only, other, len(copies), examples
 
 
 def main() -> None:
@@ -214,7 +223,7 @@ def main() -> None:
             nfiles = sum(1 for p in tree.rglob("*") if p.is_file())
             mb = sum(p.stat().st_size for p in tree.rglob("*") if p.is_file()) / 1e6
             print(f"\ntree {source}: {nfiles} files, {mb:.1f} MB (median of {args.repeat})")
-            series, (same, include_only, other, examples) = run_series(tree, work, args.repeat)
+            series, (same, include_only, other, copies, examples) = run_series(tree, work, args.repeat)
             all_rows = {**series, **rows}
             print(f"{'case':52} {'PyTorch s':>10} {'tool s':>8} {'ratio':>7} {'PyTorch MB':>11} {'tool MB':>8}")
             for case, (pt, tool) in all_rows.items():
@@ -226,6 +235,7 @@ def main() -> None:
                 f"identity: {same} outputs byte-identical to PyTorch's, {include_only} differing only in "
                 f"include lines PyTorch does not recognise (docs/differences.md #5), {other} other"
                 + (f": {examples}" if examples else "")
+                + f"; plus {copies} sibling copies (docs/differences.md #15)"
             )
             if not args.no_scaling:
                 # files/s of the whole run includes the fixed start-up (~0.3 s); the marginal rate

@@ -1,23 +1,23 @@
-"""Benchmark ptg_quant's per-token-group quantization against a device copy and a Triton kernel.
+"""Benchmark ptg_quant's per-token-group quantization against a device copy of the same bytes.
 
-Per the spec: CUDA events, median of >= 100 launches, input/output buffers rotated through
->= 2x the L2 (so the cache cannot help), device-to-device copy bandwidth and a simple Triton
-one-program-per-group kernel measured in the same run. For M <= 256 both per-launch and
-CUDA-graph replay times are reported. TB/s = (input + q + scale bytes) / time.
+Method (the spec's): CUDA events around each launch, median of 200 (a second run of 200 is
+printed beside it: their spread is the noise); input and output buffers rotated through at least
+twice the L2, so the cache cannot help; CUDA-graph replay of 100 launches (median of 20 replays)
+for the kernel's own time without the host's launch cost. Every case is compared with
+`dst.copy_(src)` moving the same bytes (read + write = input + q + scale bytes), timed the same
+way in the same run, and with a 1 GiB copy's bandwidth. A Triton kernel of the simple
+one-program-per-group kind is timed beside the fp32-scale layouts.
 
-Two copy references, both `dst.copy_(src)` timed like the kernel (events, median, rotation):
-  * `% copy (1 GiB)`: TB/s over the bandwidth of one 1 GiB copy (the spec's reference; a large
-    copy carries almost none of a launch's fixed costs);
-  * `% same-size copy`: the time of a copy moving the case's own bytes (read + write = input +
-    q + scale bytes, i.e. (input + q + scale) / 2 bytes copied) over the kernel's time, so both
-    carry the same per-launch costs (launch, ramp-up, drain). For M <= 256 the copy is also
-    graph-replayed (`copy graph us`).
+Cases: bf16 -> e4m3fn, G = 128, with row-major, column-major (S = M), TMA-aligned column-major
+and packed UE8M0 scales; bf16 -> int8 (row); fp32 -> e4m3fn (row).
 
-    python benchmarks/quant_bench.py                 # full table (markdown on stdout)
-    python benchmarks/quant_bench.py --quick         # the 8192x7168 headline rows only
-    python benchmarks/quant_bench.py --quick --big   # + every M*K >= 50M shape, 4 layouts
-    python benchmarks/quant_bench.py --sweep         # time vs M at K=7168: fit t = a + bytes/bw
-    python benchmarks/quant_bench.py --json out.json # also write every number
+    python benchmarks/quant_bench.py              # M in {1, ..., 16384} x K = 7168, and 8192 x 4096
+    python benchmarks/quant_bench.py --quick      # 8192 x 7168 only
+    python benchmarks/quant_bench.py --spec       # the spec's M x K grid (four layouts) and G = 64
+    python benchmarks/quant_bench.py --m 1 16 64  # these M only (K = 7168)
+    python benchmarks/quant_bench.py --json out.json --no-triton
+
+PTGQ_LIBRARY=<build>/_C.so selects the extension to load (see ptg_quant._ops).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import statistics
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 
@@ -41,33 +42,62 @@ except ImportError:  # the Triton baseline is optional
 import ptg_quant
 from ptg_quant.quant import allocate_packed_scales, allocate_scales, quant_bounds
 
-ROTATE_BYTES = 2 * 50 * 2**20  # >= 2x the H100's 50 MB L2
 ITERS = 200
+GRAPH_LAUNCHES = 100
+GRAPH_REPLAYS = 20
+MAX_BUFFERS = 256
 M_LIST = [1, 16, 64, 256, 1024, 4096, 8192, 16384]
-K_LIST = [1536, 2048, 4096, 7168, 16384]
-LAYOUTS = ["row", "col", "tma", "packed"]
+SPEC_K_LIST = [1536, 2048, 4096, 7168, 16384]
+BF16, FP32, FP8, INT8 = torch.bfloat16, torch.float32, torch.float8_e4m3fn, torch.int8
 
 
-@dataclass
-class Row:
-    """One benchmark line."""
+@dataclass(frozen=True)
+class Case:
+    """One configuration: shape, group size, dtypes and scale layout."""
 
     m: int
     k: int
     g: int
-    in_dtype: str
-    out_dtype: str
-    layout: str
+    in_dtype: torch.dtype
+    out_dtype: torch.dtype
+    layout: str  # row | col | tma | packed
+
+    @property
+    def name(self) -> str:
+        """Short label: the layout, or the dtype that differs from bf16 -> e4m3fn."""
+        if self.in_dtype == FP32:
+            return f"fp32 in, {self.layout}"
+        if self.out_dtype == INT8:
+            return f"int8 out, {self.layout}"
+        return self.layout if self.g == 128 else f"{self.layout}, G={self.g}"
+
+    def bytes_moved(self) -> int:
+        """Input + q + scale bytes (the fewest one launch must move)."""
+        in_bytes = self.m * self.k * torch.tensor([], dtype=self.in_dtype).element_size()
+        groups = self.k // self.g
+        scales = self.m * ((groups + 3) // 4) if self.layout == "packed" else self.m * groups
+        return in_bytes + self.m * self.k + 4 * scales
+
+
+@dataclass
+class Row:
+    """One benchmark line (times in microseconds)."""
+
+    m: int
+    k: int
+    g: int
+    case: str
     us: float
     us_repeat: float
-    tbps: float
-    pct_copy: float  # % of the 1 GiB copy's bandwidth
-    copy_us: float  # same-size copy (read + write = this case's bytes)
-    pct_same_copy: float  # copy_us / us
-    graph_us: float | None
-    copy_graph_us: float | None
+    graph_us: float
+    copy_us: float
+    copy_graph_us: float
+    pct_copy: float  # same-size copy / kernel, per launch
+    pct_copy_graph: float  # same-size copy / kernel, graph replay
+    tbps_graph: float
+    pct_copy_1gib: float  # graph TB/s over the 1 GiB copy's TB/s
     triton_us: float | None
-    speedup_vs_triton: float | None
+    x_triton: float | None
 
 
 if triton is not None:
@@ -89,7 +119,7 @@ if triton is not None:
         tl.store(s_ptr + row * s_row_stride + col * s_col_stride, s)
 
 
-def _median_event_time(fns: list[Callable[[], None]], iters: int) -> float:
+def _median_event_time(fns: list[Callable[[], None]], iters: int = ITERS) -> float:
     """Median time (us) of single launches, each timed by its own event pair."""
     for f in fns[: min(len(fns), 10)]:
         f()
@@ -104,8 +134,8 @@ def _median_event_time(fns: list[Callable[[], None]], iters: int) -> float:
     return statistics.median(s.elapsed_time(e) for s, e in zip(starts, ends, strict=True)) * 1e3
 
 
-def _graph_time(fns: list[Callable[[], None]], per_graph: int = 100, reps: int = 20) -> float:
-    """Median per-launch time (us) from replaying a graph of `per_graph` launches."""
+def _graph_time(fns: list[Callable[[], None]]) -> float:
+    """Median per-launch time (us) over replays of a graph of GRAPH_LAUNCHES launches."""
     stream = torch.cuda.Stream()
     stream.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(stream):
@@ -115,20 +145,24 @@ def _graph_time(fns: list[Callable[[], None]], per_graph: int = 100, reps: int =
     torch.cuda.synchronize()
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):
-        for i in range(per_graph):
+        for i in range(GRAPH_LAUNCHES):
             fns[i % len(fns)]()
     graph.replay()
     torch.cuda.synchronize()
     times = []
-    for _ in range(reps):
+    for _ in range(GRAPH_REPLAYS):
         a = torch.cuda.Event(enable_timing=True)
         b = torch.cuda.Event(enable_timing=True)
         a.record()
         graph.replay()
         b.record()
         torch.cuda.synchronize()
-        times.append(a.elapsed_time(b) * 1e3 / per_graph)
+        times.append(a.elapsed_time(b) * 1e3 / GRAPH_LAUNCHES)
     return statistics.median(times)
+
+
+def _buffers(per_call: int, rotate: int) -> int:
+    return min(MAX_BUFFERS, max(2, math.ceil(rotate / per_call)))
 
 
 def copy_bandwidth(nbytes: int = 1 << 30) -> float:
@@ -139,62 +173,41 @@ def copy_bandwidth(nbytes: int = 1 << 30) -> float:
     return 2 * nbytes / (us * 1e-6) / 1e12
 
 
-def same_size_copy(nbytes_moved: int, graphs: bool) -> tuple[float, float | None]:
-    """Time (us) of a device-to-device copy moving `nbytes_moved` bytes (read + write), rotating
-    buffers like the kernel's cases; also its graph-replay time when `graphs`."""
+def same_size_copy(nbytes_moved: int, rotate: int) -> tuple[float, float]:
+    """Per-launch and graph-replay time (us) of a copy whose read + write bytes are
+    `nbytes_moved`, rotating buffers like the kernel's cases."""
     n = max(1, nbytes_moved // 2)
-    nbuf = min(256, max(2, math.ceil(ROTATE_BYTES / (2 * n))))
+    nbuf = _buffers(2 * n, rotate)
     srcs = [torch.empty(n, dtype=torch.uint8, device="cuda").random_(0, 255) for _ in range(nbuf)]
     dsts = [torch.empty_like(x) for x in srcs]
     fns = [lambda i=i: dsts[i].copy_(srcs[i]) for i in range(nbuf)]
-    us = _median_event_time(fns, ITERS)
-    g_us = _graph_time(fns) if graphs else None
-    srcs.clear()
-    dsts.clear()
-    return us, g_us
+    return _median_event_time(fns), _graph_time(fns)
 
 
-def bench_case(
-    m: int,
-    k: int,
-    g: int,
-    in_dtype: torch.dtype,
-    out_dtype: torch.dtype,
-    layout: str,
-    copy_tbps: float,
-    with_triton: bool,
-) -> Row:
-    """Time one configuration (rotating buffers) and the Triton baseline on the same shape."""
-    qmin, qmax = quant_bounds(out_dtype)
+def bench_case(case: Case, copy_tbps: float, rotate: int, with_triton: bool) -> Row:
+    """Time one case (rotating buffers), its same-size copy and, if asked, the Triton kernel."""
+    m, k, g = case.m, case.k, case.g
+    qmin, qmax = quant_bounds(case.out_dtype)
     groups = k // g
-    in_bytes = m * k * torch.tensor([], dtype=in_dtype).element_size()
-    q_bytes = m * k
-    s_bytes = (m * ((groups + 3) // 4) if layout == "packed" else m * groups) * 4
-    per_call = in_bytes + q_bytes + s_bytes
-    nbuf = max(2, math.ceil(ROTATE_BYTES / per_call))
-    nbuf = min(nbuf, 256)
-    xs, qs, ss = [], [], []
-    for _ in range(nbuf):
-        xs.append((torch.randn(m, k, device="cuda") * 8).to(in_dtype))
-        qs.append(torch.empty(m, k, dtype=out_dtype, device="cuda"))
-        if layout == "packed":
-            ss.append(allocate_packed_scales(m, k, xs[-1].device))
-        else:
-            ss.append(
-                allocate_scales(m, groups, xs[-1].device, column_major=layout != "row", tma_aligned=layout == "tma")
-            )
-    if layout == "packed":
-        op = torch.ops.ptg_quant.per_token_group_quant_8bit_packed
-        fns = [lambda i=i: op(xs[i], qs[i], ss[i], g, 1e-10, qmin, qmax) for i in range(nbuf)]
+    per_call = case.bytes_moved()
+    nbuf = _buffers(per_call, rotate)
+    xs = [(torch.randn(m, k, device="cuda") * 8).to(case.in_dtype) for _ in range(nbuf)]
+    qs = [torch.empty(m, k, dtype=case.out_dtype, device="cuda") for _ in range(nbuf)]
+    fns: list[Callable[[], None]]
+    if case.layout == "packed":
+        ss = [allocate_packed_scales(m, k, x.device) for x in xs]
+        packed = torch.ops.ptg_quant.per_token_group_quant_8bit_packed
+        fns = [lambda i=i: packed(xs[i], qs[i], ss[i], g, 1e-10, qmin, qmax) for i in range(nbuf)]
     else:
+        col, tma = case.layout != "row", case.layout == "tma"
+        ss = [allocate_scales(m, groups, x.device, column_major=col, tma_aligned=tma) for x in xs]
         op = torch.ops.ptg_quant.per_token_group_quant_8bit
-        ue8m0 = False
-        fns = [lambda i=i: op(xs[i], qs[i], ss[i], g, 1e-10, qmin, qmax, ue8m0) for i in range(nbuf)]
-    us = _median_event_time(fns, ITERS)
-    us_repeat = _median_event_time(fns, ITERS)  # same version twice: the spread is the noise
-    graph_us = _graph_time(fns) if m <= 256 else None
+        fns = [lambda i=i: op(xs[i], qs[i], ss[i], g, 1e-10, qmin, qmax, False) for i in range(nbuf)]
+    us = _median_event_time(fns)
+    us_repeat = _median_event_time(fns)
+    graph_us = _graph_time(fns)
     triton_us = None
-    if with_triton and triton is not None and layout in ("row", "col", "tma"):
+    if with_triton and triton is not None and case.layout != "packed":
         tqs = [torch.empty_like(q) for q in qs]
 
         def tfn(i: int) -> None:
@@ -203,202 +216,108 @@ def bench_case(
                 xs[i], tqs[i], s, groups, s.stride(0), s.stride(1), 1e-10, qmin, qmax, G=g
             )
 
-        triton_us = _median_event_time([lambda i=i: tfn(i) for i in range(nbuf)], ITERS)
-    tbps = per_call / (us * 1e-6) / 1e12
+        triton_us = _median_event_time([lambda i=i: tfn(i) for i in range(nbuf)])
+        tqs.clear()
     for buffers in (xs, qs, ss):
-        buffers.clear()  # free before the next shape
-    copy_us, copy_graph_us = same_size_copy(per_call, graphs=m <= 256)
+        buffers.clear()  # free before the copy and the next case
+    copy_us, copy_graph_us = same_size_copy(per_call, rotate)
+    tbps = per_call / (graph_us * 1e-6) / 1e12
     return Row(
-        m,
-        k,
-        g,
-        str(in_dtype).split(".")[-1],
-        str(out_dtype).split(".")[-1],
-        layout,
-        us,
-        us_repeat,
-        tbps,
-        100 * tbps / copy_tbps,
-        copy_us,
-        100 * copy_us / us,
-        graph_us,
-        copy_graph_us,
-        triton_us,
-        (triton_us / us) if triton_us else None,
+        m=m,
+        k=k,
+        g=g,
+        case=case.name,
+        us=us,
+        us_repeat=us_repeat,
+        graph_us=graph_us,
+        copy_us=copy_us,
+        copy_graph_us=copy_graph_us,
+        pct_copy=100 * copy_us / us,
+        pct_copy_graph=100 * copy_graph_us / graph_us,
+        tbps_graph=tbps,
+        pct_copy_1gib=100 * tbps / copy_tbps,
+        triton_us=triton_us,
+        x_triton=(triton_us / us) if triton_us else None,
     )
 
 
-BIG_SHAPES = [(4096, 16384), (8192, 7168), (8192, 16384), (16384, 4096), (16384, 7168), (16384, 16384)]
-SWEEP_M = [1024, 2048, 4096, 6144, 8192, 12288, 16384]
-SWEEP_FIT_MIN_M = 6144
+def _six_cases(m: int, k: int) -> list[Case]:
+    """The four layouts of bf16 -> e4m3fn, then int8 output and fp32 input (row scales)."""
+    cases = [Case(m, k, 128, BF16, FP8, layout) for layout in ("row", "col", "tma", "packed")]
+    return [*cases, Case(m, k, 128, BF16, INT8, "row"), Case(m, k, 128, FP32, FP8, "row")]
 
 
-def _fit(xs: list[float], ys: list[float]) -> tuple[float, float]:
-    """Least squares y = a + b*x; returns (a, b)."""
-    mx, my = statistics.fmean(xs), statistics.fmean(ys)
-    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
-    return my - b * mx, b
+def cases_for(args: argparse.Namespace) -> list[Case]:
+    """The cases a command line asks for."""
+    if args.quick:
+        return _six_cases(8192, 7168)
+    if args.spec:
+        grid = [
+            Case(m, k, 128, BF16, FP8, layout)
+            for m in M_LIST
+            for k in SPEC_K_LIST
+            for layout in ("row", "col", "tma", "packed")
+        ]
+        return [*grid, Case(8192, 7168, 64, BF16, FP8, "row")]
+    if args.m:
+        return [case for m in args.m for case in _six_cases(m, 7168)]
+    return [case for m in M_LIST for case in _six_cases(m, 7168)] + _six_cases(8192, 4096)
 
 
-def sweep(copy_tbps: float, k: int = 7168) -> dict:
-    """Time vs M at fixed K (row and packed layouts, and the same-size copy), event-timed and
-    graph-replayed, with t = a + bytes * b fitted to each series: a is the per-launch fixed cost,
-    1/b the incremental bandwidth."""
-    bf16, fp8 = torch.bfloat16, torch.float8_e4m3fn
-    out: dict = {"k": k, "copy_tbps": copy_tbps, "rows": []}
-    print("| M | K | scales | MB moved | us | graph us | same-size copy us | copy graph us | % same-size copy |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for layout in ("row", "packed"):
-        for m in SWEEP_M:
-            r = bench_case(m, k, 128, bf16, fp8, layout, copy_tbps=copy_tbps, with_triton=False)
-            nbytes = r.tbps * 1e12 * r.us * 1e-6
-            # graph replay of the big shapes too: back-to-back launches (PDL overlap on sm_90+)
-            g_us, cg_us = _sweep_graphs(m, k, layout, nbytes)
-            out["rows"].append({**asdict(r), "bytes": nbytes, "graph_us": g_us, "copy_graph_us": cg_us})
-            print(
-                f"| {m} | {k} | {layout} | {nbytes / 1e6:.1f} | {r.us:.2f} | {g_us:.2f} | {r.copy_us:.2f} | "
-                f"{cg_us:.2f} | {r.pct_same_copy:.1f} |"
-            )
-    print()
-    print("| series | a (us, fixed per launch) | 1/b (TB/s, incremental) |")
-    print("|---|---|---|")
-    fits = {}
-    for layout in ("row", "packed"):
-        rows = [r for r in out["rows"] if r["layout"] == layout]
-        for key, name in (
-            ("us", "kernel events"),
-            ("graph_us", "kernel graph"),
-            ("copy_us", "copy events"),
-            ("copy_graph_us", "copy graph"),
-        ):
-            # Per-launch (event) times below ~40 us are host-bound (one launch costs ~20 us of
-            # CPU from Python), so the event fits use M >= SWEEP_FIT_MIN_M only.
-            sel = rows if "graph" in key else [r for r in rows if r["m"] >= SWEEP_FIT_MIN_M]
-            a, b = _fit([r["bytes"] for r in sel], [r[key] for r in sel])
-            fits[f"{layout} {name}"] = (a, 1.0 / (b * 1e6) if b > 0 else float("nan"))
-            print(f"| {layout}: {name} | {a:.2f} | {fits[f'{layout} {name}'][1]:.3f} |")
-    out["fits"] = fits
-    return out
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
 
 
-def _sweep_graphs(m: int, k: int, layout: str, nbytes: float) -> tuple[float, float]:
-    """Graph-replay time of the kernel (two rotating buffer sets) and of the same-size copy."""
-    qmin, qmax = quant_bounds(torch.float8_e4m3fn)
-    groups = k // 128
-    nbuf = max(2, math.ceil(ROTATE_BYTES / nbytes))
-    xs = [(torch.randn(m, k, device="cuda") * 8).to(torch.bfloat16) for _ in range(nbuf)]
-    qs = [torch.empty(m, k, dtype=torch.float8_e4m3fn, device="cuda") for _ in range(nbuf)]
-    if layout == "packed":
-        ss = [allocate_packed_scales(m, k, x.device) for x in xs]
-        op = torch.ops.ptg_quant.per_token_group_quant_8bit_packed
-        fns = [lambda i=i: op(xs[i], qs[i], ss[i], 128, 1e-10, qmin, qmax) for i in range(nbuf)]
-    else:
-        ss = [allocate_scales(m, groups, x.device, column_major=False, tma_aligned=False) for x in xs]
-        op = torch.ops.ptg_quant.per_token_group_quant_8bit
-        fns = [lambda i=i: op(xs[i], qs[i], ss[i], 128, 1e-10, qmin, qmax, False) for i in range(nbuf)]
-    per_graph = 20
-    g_us = _graph_time(fns, per_graph=per_graph, reps=10)
-    for buffers in (xs, qs, ss):
-        buffers.clear()
-    n = int(nbytes) // 2
-    srcs = [torch.empty(n, dtype=torch.uint8, device="cuda") for _ in range(nbuf)]
-    dsts = [torch.empty_like(x) for x in srcs]
-    cg_us = _graph_time([lambda i=i: dsts[i].copy_(srcs[i]) for i in range(nbuf)], per_graph=per_graph, reps=10)
-    return g_us, cg_us
+def print_table(rows: list[Row]) -> None:
+    """Markdown table, one line per case."""
+    print(
+        "| M | K | case | µs per launch (run 2) | same-size copy µs | % of copy | graph µs | copy graph µs "
+        "| % of copy (graph) | TB/s (graph) | % of 1 GiB copy | Triton µs | x Triton |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r.m} | {r.k} | {r.case} | {r.us:.2f} ({r.us_repeat:.2f}) | {r.copy_us:.2f} | {r.pct_copy:.1f} | "
+            f"{r.graph_us:.2f} | {r.copy_graph_us:.2f} | {r.pct_copy_graph:.1f} | {r.tbps_graph:.3f} | "
+            f"{r.pct_copy_1gib:.1f} | {_fmt(r.triton_us, 1)} | {_fmt(r.x_triton, 1)} |"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="headline 8192x7168 rows only")
-    parser.add_argument("--big", action="store_true", help="add every M*K >= 50M shape (4 layouts)")
-    parser.add_argument("--ab", action="store_true", help="8192x7168 rows for comparing builds (no Triton)")
-    parser.add_argument("--sweep", action="store_true", help="time vs M at K=7168 and the fitted fixed cost")
-    parser.add_argument("--json", help="write all rows (and the copy bandwidth) here")
-    parser.add_argument("--no-triton", action="store_true")
-    parser.add_argument("--headline", action="store_true", help="only 8192x7168 bf16->fp8 row")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="8192x7168 only")
+    mode.add_argument("--spec", action="store_true", help="the spec's M x K grid, four layouts, and G = 64")
+    mode.add_argument("--m", type=int, nargs="+", help="these M (K = 7168) instead of the default list")
+    parser.add_argument("--json", help="also write every number here")
+    parser.add_argument("--no-triton", action="store_true", help="skip the Triton baseline")
     args = parser.parse_args(argv)
     if not torch.cuda.is_available() or not ptg_quant.ops_available():
         print("needs a GPU and the compiled ptg_quant ops", file=sys.stderr)
         return 2
     torch.manual_seed(0)
+    props = torch.cuda.get_device_properties(0)
+    rotate = 2 * int(getattr(props, "L2_cache_size", 50 * 2**20))
     copy_tbps = copy_bandwidth()
-    name = torch.cuda.get_device_name()
-    if args.sweep:
-        print(f"\n{name}; torch {torch.__version__}; device-to-device copy {copy_tbps:.3f} TB/s (1 GiB)\n")
-        res = sweep(copy_tbps)
-        if args.json:
-            with open(args.json, "w", encoding="utf-8") as fh:
-                json.dump({"device": name, "torch": torch.__version__, **res}, fh, indent=1)
-        return 0
-    bf16, fp16, fp8 = torch.bfloat16, torch.float16, torch.float8_e4m3fn
-    cases: list[tuple[int, int, int, torch.dtype, torch.dtype, str]] = []
-    if args.headline:
-        cases.append((8192, 7168, 128, bf16, fp8, "row"))
-    elif args.ab:
-        for layout in LAYOUTS:
-            cases.append((8192, 7168, 128, bf16, fp8, layout))
-        cases += [
-            (8192, 7168, 128, fp16, fp8, "row"),
-            (8192, 7168, 128, bf16, torch.float8_e4m3fnuz, "row"),
-            (8192, 7168, 128, fp16, fp8, "packed"),
-            (16384, 7168, 128, bf16, fp8, "row"),
-            (16384, 7168, 128, bf16, fp8, "packed"),
-        ]
-    elif not args.quick:
-        for m in M_LIST:
-            for k in K_LIST:
-                for layout in LAYOUTS:
-                    cases.append((m, k, 128, bf16, fp8, layout))
-    else:
-        for layout in LAYOUTS:
-            cases.append((8192, 7168, 128, bf16, fp8, layout))
-        for m in (1, 16, 64):
-            cases.append((m, 7168, 128, bf16, fp8, "row"))
-    cases += (
-        []
-        if args.headline
-        else [
-            (8192, 7168, 128, torch.float32, fp8, "row"),
-            (8192, 7168, 128, bf16, torch.int8, "row"),
-            (8192, 7168, 64, bf16, fp8, "row"),
-        ]
-    )
-    if args.big:
-        cases += [(m, k, 128, bf16, fp8, layout) for m, k in BIG_SHAPES if (m, k) != (8192, 7168) for layout in LAYOUTS]
     tiny = torch.zeros(1, device="cuda")
-    with_triton = not args.no_triton and not args.ab
-    rows = [bench_case(*c, copy_tbps=copy_tbps, with_triton=with_triton) for c in cases]
+    host_us = _median_event_time([lambda: torch.ops.aten.add_(tiny, 1)])
+    rows = [bench_case(c, copy_tbps, rotate, with_triton=not args.no_triton) for c in cases_for(args)]
     print(
-        f"\n{name}; torch {torch.__version__}; device-to-device copy {copy_tbps:.3f} TB/s "
-        f"(read+write, 1 GiB, median of 100)\n"
+        f"\n{props.name}; torch {torch.__version__}; 1 GiB device-to-device copy {copy_tbps:.3f} TB/s "
+        f"(read + write); buffers rotated through >= {rotate / 2**20:.0f} MiB; host floor (one tiny aten op "
+        f"per launch) {host_us:.1f} µs\n"
     )
-    host = _median_event_time([lambda: torch.ops.aten.add_(tiny, 1)], ITERS)
-    print(
-        f"host floor: one tiny aten op per launch = {host:.1f} us (per-launch times below this "
-        "are CPU-bound; the graph column is the kernel's own time)\n"
-    )
-    print(
-        "| M | K | G | in | out | scales | us (run 2) | TB/s | % copy (1 GiB) | same-size copy us | "
-        "% same-size copy | graph us | copy graph us | triton us | x triton |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        g_us = f"{r.graph_us:.2f}" if r.graph_us is not None else ""
-        cg_us = f"{r.copy_graph_us:.2f}" if r.copy_graph_us is not None else ""
-        t_us = f"{r.triton_us:.1f}" if r.triton_us is not None else ""
-        sp = f"{r.speedup_vs_triton:.1f}" if r.speedup_vs_triton is not None else ""
-        print(
-            f"| {r.m} | {r.k} | {r.g} | {r.in_dtype} | {r.out_dtype} | {r.layout} | "
-            f"{r.us:.2f} ({r.us_repeat:.2f}) | {r.tbps:.3f} | {r.pct_copy:.1f} | {r.copy_us:.2f} | "
-            f"{r.pct_same_copy:.1f} | {g_us} | {cg_us} | {t_us} | {sp} |"
-        )
+    print_table(rows)
     if args.json:
+        result: dict[str, Any] = {
+            "device": props.name,
+            "torch": torch.__version__,
+            "copy_tbps": copy_tbps,
+            "host_floor_us": host_us,
+            "rows": [asdict(r) for r in rows],
+        }
         with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(
-                {"device": name, "torch": torch.__version__, "copy_tbps": copy_tbps, "rows": [asdict(r) for r in rows]},
-                fh,
-                indent=1,
-            )
+            json.dump(result, fh, indent=1)
     return 0
 
 

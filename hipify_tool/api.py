@@ -9,6 +9,8 @@ whose module-level result dict leaks between calls).
 from __future__ import annotations
 
 import functools
+import os
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from os import PathLike
@@ -17,18 +19,32 @@ from typing import TYPE_CHECKING, Any
 
 from . import torch_adapter
 from .buildfiles import write_build_files
+from .errors import FileProblem, PlanConflict
+from .includes import is_within
 from .inputs import check_options, discover_inputs
-from .manifest import Manifest
+from .manifest import STATE_DIR, Manifest
 from .maps import CustomMap, load_maps
-from .materialise import locked_output_root, write_plan, write_text_if_changed
+from .materialise import locked_output_root, root_is_locked_before, write_plan, write_text_if_changed
 from .options import Options
 from .planner import Plan, make_plan
 
 if TYPE_CHECKING:
     from .errors import CheckFailed
     from .report import Report
+    from .rocm_headers import RocmHeaders
+    from .torch_adapter import PyTorchHipify
 
-__all__ = ["plan", "run", "plan_with_options", "run_with_options", "plan_against", "PlanResult", "RunResult"]
+__all__ = [
+    "plan",
+    "run",
+    "translate_source",
+    "Translation",
+    "plan_with_options",
+    "run_with_options",
+    "plan_against",
+    "PlanResult",
+    "RunResult",
+]
 
 StrPath = str | PathLike[str]
 
@@ -80,34 +96,54 @@ def plan_against(
     custom: CustomMap | None = None,
     progress: Progress | None = None,
     inputs: Sequence[str] | None = None,
+    overrides: dict[str, bytes] | None = None,
+    hipify: PyTorchHipify | None = None,
 ) -> Plan:
     """The plan for resolved ``options`` against ``manifest``, with PyTorch's tables and the run's maps.
 
     The maps' digest joins the tables' fingerprint in the manifest key, so editing a map re-translates.
+    ``overrides``: files given in memory (relative path -> bytes) instead of read from disk.
+    ``hipify``: PyTorch's hipify to translate with (default: the installed torch's).
     """
     if custom is None:
         custom = load_maps(options.maps)
-    fingerprint = torch_adapter.tables_fingerprint()
+    if hipify is None:
+        hipify = torch_adapter.locate()
+    fingerprint = hipify.fingerprint
     if custom:
         fingerprint += f"+map:{custom.digest}"
     return make_plan(
         options,
         tables_fingerprint=fingerprint,
-        make_translator=functools.partial(torch_adapter.make_translator, options.launch_syntax, custom or None),
+        make_translator=functools.partial(torch_adapter.make_translator, hipify, options.launch_syntax, custom or None),
         manifest=manifest,
         progress=progress,
         inputs=inputs,
+        overrides=overrides,
     )
 
 
-def _report(the_plan: Plan, custom: CustomMap) -> Report | None:
+def _target(o: Options, *, ran: bool) -> RocmHeaders | str | None:
+    """The ROCm headers a report checks replacements against (or why there are none), found before
+    anything is written: a ``rocm_path`` without HIP headers is a usage error. A run caches their index
+    in its state dir; ``plan`` only reads that cache."""
+    if o.report is None and not o.strict and o.rocm_path is None:
+        return None
+    from .rocm_headers import locate
+
+    return locate(o.rocm_path, os.environ, cache_dir=o.output_dir / STATE_DIR, write_cache=ran)
+
+
+def _report(
+    the_plan: Plan, custom: CustomMap, hipify: PyTorchHipify, target: RocmHeaders | str | None = None
+) -> Report | None:
     """The report the options ask for (loading PyTorch's tables only then), its file written."""
     o = the_plan.options
     if o.report is None and not o.strict:
         return None
     from .report import analyse_plan
 
-    report = analyse_plan(the_plan, custom=custom)
+    report = analyse_plan(the_plan, token_map=hipify.tables().token_map, custom=custom, rocm=target)
     if o.report is not None and o.report_file is not None:
         write_text_if_changed(o.report_file, report.format(o.report, verbose=True))
     return report
@@ -117,24 +153,36 @@ def plan_with_options(options: Options, *, progress: Progress | None = None) -> 
     """The plan for ``options``; writes only the build files and report asked for (never an output)."""
     o = options.resolved()
     check_options(o)
+    target = _target(o, ran=False)
     custom = load_maps(o.maps)
-    the_plan = plan_against(o, Manifest.load(o.output_dir), custom, progress, discover_inputs(o))
-    report = _report(the_plan, custom)
+    hipify = torch_adapter.locate()
+    the_plan = plan_against(o, Manifest.load(o.output_dir), custom, progress, discover_inputs(o), hipify=hipify)
+    report = _report(the_plan, custom, hipify, target)
     write_build_files(the_plan, o, listed=the_plan.all_outputs(), ran=False)
     return PlanResult(the_plan, report)
 
 
 def run_with_options(options: Options, *, progress: Progress | None = None) -> RunResult:
-    """Plan and write, holding the output root's lock throughout so parallel runs cannot interleave;
-    then the build files (the stamp last) and the report."""
+    """Plan and write, holding the output root's lock so parallel runs cannot interleave; then the build
+    files (the stamp last) and the report. A root no run has locked yet is planned before the lock is
+    taken (and planned again under it if another run wrote meanwhile): a failed run creates nothing."""
     o = options.resolved()
     check_options(o)  # a rejected run must not even create the output root
+    target = _target(o, ran=True)
     inputs = discover_inputs(o)
     custom = load_maps(o.maps)
+    hipify = torch_adapter.locate()
+    early: Plan | None = None
+    if not root_is_locked_before(o.output_dir):  # a failed plan must not create the root: plan first
+        early = plan_against(o, before := Manifest.load(o.output_dir), custom, progress, inputs, hipify=hipify)
     with locked_output_root(o.output_dir):
-        the_plan = plan_against(o, manifest := Manifest.load(o.output_dir), custom, progress, inputs)
+        manifest = Manifest.load(o.output_dir)
+        if early is not None and manifest == before:  # no run wrote in between: the plan holds
+            the_plan = early
+        else:
+            the_plan = plan_against(o, manifest, custom, progress, inputs, hipify=hipify)
         written = write_plan(the_plan, manifest, prune=o.prune)
-    report = _report(the_plan, custom)
+    report = _report(the_plan, custom, hipify, target)
     write_build_files(the_plan, o, listed=the_plan.input_outputs(), ran=True)
     return RunResult(
         plan=the_plan,
@@ -144,6 +192,39 @@ def run_with_options(options: Options, *, progress: Progress | None = None) -> R
         unchanged=written.unchanged,
         removed=written.removed,
     )
+
+
+@dataclass(frozen=True)
+class Translation:
+    """One file's translation, as ``run`` would write it."""
+
+    source: Path
+    data: bytes
+    warnings: tuple[str, ...]
+
+
+def translate_source(
+    source: StrPath | None, project_dir: StrPath = ".", *, data: bytes | None = None, **options: Any
+) -> Translation:
+    """The bytes ``run`` writes for ``source`` with the same options, computed in memory: nothing is
+    written and no output root is needed.
+
+    ``data`` given: those bytes are translated as if they were ``source`` (default: ``stdin.cu`` in the
+    project dir), which need not exist. Keywords are :func:`run`'s that change outputs
+    (``include_dirs``, ``extensions``, ``launch_syntax``, ``maps``); errors are :func:`run`'s.
+    """
+    nowhere = Path(tempfile.gettempdir()) / f"hipify-tool-translate-{os.getpid()}"  # planned into, never created
+    given = () if data is not None else (source,)
+    o = Options(project_dir=project_dir, output_dir=nowhere, sources=given, **options).resolved()  # type: ignore[arg-type]
+    check_options(o)
+    path = os.path.abspath(source if source is not None else o.project_dir / "stdin.cu")
+    if not is_within(path, str(o.project_dir)):
+        raise PlanConflict([FileProblem(path, f"is outside the project dir {o.project_dir}")])
+    rel = os.path.relpath(path, o.project_dir).replace(os.sep, "/")
+    the_plan = plan_against(o, Manifest({}), inputs=[rel], overrides=None if data is None else {rel: data})
+    planned = the_plan.files[rel].data
+    assert planned is not None  # nothing is reused from a manifest: every file is planned with its bytes
+    return Translation(Path(path), planned, the_plan.warnings)
 
 
 def _options(project_dir: StrPath, output_dir: StrPath, sources: Iterable[StrPath], options: dict[str, Any]) -> Options:

@@ -112,9 +112,9 @@ def check_tree(options: Options) -> CheckResult:
     changed: list[str] = []
     missing: list[str] = []
     chunks: list[str] = []
-    planned = {f.output: f for f in plan.files.values()}
+    planned = plan.planned_outputs()  # sibling copies included
     for rel in sorted(planned):
-        fresh = planned[rel].data
+        fresh = planned[rel]
         assert fresh is not None  # nothing is reused: every output was computed
         try:
             old: bytes | None = (o.output_dir / rel).read_bytes()

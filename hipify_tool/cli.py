@@ -262,9 +262,11 @@ def run(**kwargs: Any) -> None:
         for stale in result.stale:
             log.warn(f"{result.plan.output_path(stale)}: stale output (its source is gone); --prune removes it")
     _print_list(list(result.outputs), options)
+    from .report.model import plural
+
     log.info(
-        f"{len(result.plan.files)} outputs: {len(result.written)} written, {len(result.unchanged)} unchanged, "
-        f"{len(result.removed)} removed; {result.plan.translated_count} translated "
+        f"{plural(len(result.plan.files) + len(result.plan.copies), 'output')}: {len(result.written)} written, "
+        f"{len(result.unchanged)} unchanged, {len(result.removed)} removed; {result.plan.translated_count} translated "
         f"in {time.perf_counter() - start:.2f} s"
     )
     _print_report(result, log)
@@ -284,6 +286,8 @@ def plan(**kwargs: Any) -> None:
         result = plan_with_options(options, progress=progress)
     for warning in result.plan.warnings:
         log.warn(warning)
+    for header in result.plan.external_headers():
+        log.info(f"external header (outside the project: read, never written): {header}")
     _print_list(result.plan.all_outputs(), options)
     _print_report(result, log)
 
@@ -305,7 +309,28 @@ def check(**kwargs: Any) -> None:
     failure = result.failure()
     if failure is not None:
         raise failure
-    log.info(f"{result.plan.options.output_dir}: up to date ({len(result.plan.files)} outputs)")
+    from .report.model import plural
+
+    log.info(f"{result.plan.options.output_dir}: up to date ({plural(len(result.plan.files), 'output')})")
+
+
+@cli.command()
+@click.argument("file", metavar="FILE|-")
+@_options_for("translate")
+def translate(file: str, **kwargs: Any) -> None:
+    """Print the translation of FILE (or of stdin, '-', taken as stdin.cu in the project dir) on stdout.
+
+    The bytes run writes for FILE with the same options; nothing is written.
+    """
+    from .api import translate_source
+
+    data = sys.stdin.buffer.read() if file == "-" else None
+    values = {k: v for k, v in kwargs.items() if not (isinstance(v, tuple) and not v)}
+    result = translate_source(None if file == "-" else file, data=data, **values)
+    for warning in result.warnings:
+        click.echo(f"hipify-tool: warning: {warning}", err=True)
+    sys.stdout.buffer.write(result.data)
+    sys.stdout.buffer.flush()
 
 
 @cli.command()

@@ -44,19 +44,19 @@ def _torch() -> str:
     except metadata.PackageNotFoundError:
         return "not installed"
     try:
-        from .torch_adapter import hipify_dir
+        from .torch_adapter import locate
 
-        return f"{version} ({hipify_dir().parent.parent})"
+        return f"{version} ({locate().directory.parent.parent})"
     except HipifyToolError as exc:
         return f"{version} ({exc})"
 
 
 def _tables() -> str:
     try:
-        from .torch_adapter import load_tables, unsupported_markers
+        from .torch_adapter import locate
 
-        tables = load_tables()
-        markers = unsupported_markers()
+        tables = locate().tables()
+        markers = tables.unsupported
         support = "no HIP-support markers" if markers is None else f"{len(markers)} marked unsupported"
         return f"{tables.version} ({len(tables.token_map)} mappings, {support})"
     except HipifyToolError as exc:

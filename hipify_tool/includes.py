@@ -3,7 +3,8 @@
 The parser finds every directive PyTorch's hipify would rewrite (and the ``#  include`` and
 ``#include"x"`` forms compilers also accept). The search is a compiler's: a quoted include is looked up
 in the includer's directory, then in each include dir in order; an angle include only in the include
-dirs; the first match wins.
+dirs; the first match wins. A header found outside the project (an include dir outside it, or a
+relative path that leaves it) is *external*: read, never planned.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = [
     "IncludeSearch",
     "find_includes",
     "find_include_spans",
+    "find_include_positions",
     "rewrite_includes",
     "is_pytorch_renamed_include",
     "relative_include",
@@ -70,6 +72,15 @@ def find_include_spans(text: str) -> Iterator[tuple[IncludeSite, int]]:
         site = _site(m)
         group = {"quote": "quote", "angle": "angle", "thc": "thcpath"}[site.kind]
         yield site, m.start(group)
+
+
+def find_include_positions(text: str) -> Iterator[tuple[IncludeSite, int, int]]:
+    """Each site with the 1-based line and column of its path (for warnings and reports)."""
+    line, counted = 1, 0
+    for site, offset in find_include_spans(text):
+        line += text.count("\n", counted, offset)  # sites come in order: count each stretch once
+        counted = offset
+        yield site, line, offset - text.rfind("\n", 0, offset)
 
 
 def rewrite_includes(text: str, replacement: Callable[[IncludeSite], str | None]) -> str:
@@ -129,25 +140,61 @@ class Resolution:
     """The project file reached (relative to the project dir), or ``None``."""
     found_in: str
     """The directory (relative to the project dir) in which it was found; ``""`` when not found."""
+    external: str | None = None
+    """The header reached outside the project (absolute): through an include dir outside the project,
+    or through a relative path that leaves it. Never part of the plan; the include stays as written."""
+    external_dir: str | None = None
+    """The include dir outside the project it was found in (absolute); ``None`` for a relative path
+    that leaves the project (which the output root cannot follow)."""
+    local: bool = False
+    """Found in the includer's own directory (a quoted include's first place to look)."""
+    missing: bool = False
+    """Found nowhere: not in the includer's directory (quoted forms) nor in any include dir."""
+
+
+@dataclass(frozen=True)
+class _SearchDir:
+    path: str
+    """Absolute, with a trailing separator."""
+    rel: str | None
+    """Relative to the project dir (``""``: the project dir); ``None`` for a dir outside the project."""
 
 
 class IncludeSearch:
-    """The compiler's search order over one project's include dirs; caches per instance (per plan)."""
+    """The compiler's search order over one project's include dirs; caches per instance (per plan).
+
+    Include dirs outside the project are read-only search paths: a header found there is
+    ``external``, whatever its path, and is never planned.
+    """
 
     def __init__(self, project_dir: str, include_dirs: Sequence[str], output_dir: str) -> None:
         self.prefix = os.path.join(project_dir, "")
         self.output = output_dir
-        dirs = [os.path.relpath(d, project_dir).replace(os.sep, "/") for d in include_dirs]
-        self.include_dirs = ["" if d == "." else d for d in dirs]
+        self.dirs: list[_SearchDir] = []
+        for d in include_dirs:
+            inside = is_within(d, project_dir)
+            rel = os.path.relpath(d, project_dir).replace(os.sep, "/") if inside else None
+            self.dirs.append(_SearchDir(os.path.join(d, ""), "" if rel == "." else rel))
         self.warnings: list[str] = []
         self._isfile: dict[str, bool] = {}
-        self._resolved: dict[tuple[str, str, str], tuple[str | None, str]] = {}
+        self._resolved: dict[tuple[str, str, str], Resolution] = {}
 
     def exists(self, path: str) -> bool:
         known = self._isfile.get(path)
         if known is None:
             known = self._isfile[path] = os.path.isfile(path)
         return known
+
+    def searched(self, includer: str, site: IncludeSite) -> list[str]:
+        """The directories a site is looked up in, in order (absolute): for messages."""
+        dirs = [d.path for d in self._order(includer, site)]
+        return [d.rstrip(os.sep) or os.sep for d in dirs]
+
+    def _order(self, includer: str, site: IncludeSite) -> list[_SearchDir]:
+        if site.kind == "angle":
+            return self.dirs
+        here = posixpath.dirname(includer)
+        return [_SearchDir(os.path.join(self.prefix + here, ""), here), *self.dirs]
 
     def resolve(self, includer: str, site: IncludeSite) -> Resolution:
         """Compiler order: the includer's dir (quoted forms), then include dirs; first match wins."""
@@ -157,24 +204,30 @@ class IncludeSearch:
         key = (here, site.kind, site.path)
         known = self._resolved.get(key)
         if known is None:
-            known = self._resolved[key] = self._search(includer, site, here)
-        return Resolution(site, *known)
+            known = self._resolved[key] = self._search(includer, site)
+        return known
 
-    def _search(self, includer: str, site: IncludeSite, here: str) -> tuple[str | None, str]:
-        dirs = self.include_dirs if site.kind == "angle" else [here, *self.include_dirs]
-        first: tuple[str | None, str] | None = None
+    def _search(self, includer: str, site: IncludeSite) -> Resolution:
+        first: Resolution | None = None
         first_path = ""
-        for d in dirs:
-            candidate = os.path.normpath(os.path.join(self.prefix + d, site.path))
+        for i, d in enumerate(self._order(includer, site)):
+            candidate = os.path.normpath(os.path.join(d.path, site.path))
             if not self.exists(candidate):
                 continue
             if first is None:
                 first_path = candidate
-                inside = candidate.startswith(self.prefix) and not is_within(candidate, self.output)
-                first = (candidate[len(self.prefix) :] if inside else None, d)
+                local = i == 0 and site.kind != "angle"
+                if d.rel is None:
+                    first = Resolution(site, None, "", external=candidate, external_dir=d.path.rstrip(os.sep) or os.sep)
+                elif not candidate.startswith(self.prefix):
+                    first = Resolution(site, None, "", external=candidate, local=local)
+                elif is_within(candidate, self.output):  # a generated file: not an input
+                    first = Resolution(site, None, d.rel, local=local)
+                else:
+                    first = Resolution(site, candidate[len(self.prefix) :], d.rel, local=local)
             elif candidate != first_path:
                 self.warnings.append(
                     f"{includer}: include {site.path!r} is ambiguous: using {first_path}, also found {candidate}"
                 )
                 break
-        return first if first is not None else (None, "")
+        return first if first is not None else Resolution(site, None, "", missing=True)

@@ -46,11 +46,11 @@ def check_options(o: Options) -> None:
                 f"{output}: output dir is inside the project dir and holds files hipify-tool did not write; "
                 "choose a new or empty directory"
             )
-    for d in o.include_dirs:
+    for d in o.include_dirs:  # outside the project: a read-only search path, as for a compiler
         if not d.is_dir():
             raise UsageError(f"{d}: include dir does not exist")
-        if not is_within(str(d), project):
-            raise UsageError(f"{d}: include dir is outside the project dir {project}")
+        if is_within(str(d), output):
+            raise UsageError(f"{d}: include dir is inside the output dir {output} (outputs are not inputs)")
     problems: list[FileProblem] = []
     for src in o.sources:
         s = str(src)

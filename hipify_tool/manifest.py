@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 __all__ = ["Entry", "Manifest", "STATE_DIR", "manifest_path", "journal_path", "journal_json", "load_journal"]
@@ -93,6 +93,9 @@ class Entry:
     """The replacement chosen for each site (``None``: left as written)."""
     output_size: int
     output_mtime_ns: int
+    copies: list[list[str]] = field(default_factory=list)
+    """Sibling copies this input's output needs (:mod:`hipify_tool.layout`), as ``[copy, header]``:
+    the copy relative to the output root, the header whose output it copies by its manifest key."""
 
 
 @dataclass
@@ -135,8 +138,8 @@ class Manifest:
             return {}, _unreadable(path, exc, "manifest")
 
     def outputs(self) -> set[str]:
-        """Recorded outputs."""
-        return {entry.output for entry in self.entries.values()}
+        """Recorded outputs and their sibling copies."""
+        return {out for entry in self.entries.values() for out in (entry.output, *(c[0] for c in entry.copies))}
 
     def owned(self) -> set[str]:
         """Outputs hipify-tool wrote here: recorded ones and those an unfinished run may have written."""

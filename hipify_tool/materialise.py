@@ -19,17 +19,25 @@ import fcntl
 import os
 import posixpath
 import re
+import stat
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import EnvironmentProblem
-from .manifest import STATE_DIR, Manifest, journal_json, journal_path, manifest_path
+from .manifest import STATE_DIR, Entry, Manifest, journal_json, journal_path, manifest_path
 from .planner import Plan
 
-__all__ = ["WriteResult", "locked_output_root", "write_plan", "write_if_changed", "write_text_if_changed"]
+__all__ = [
+    "WriteResult",
+    "locked_output_root",
+    "root_is_locked_before",
+    "write_plan",
+    "write_if_changed",
+    "write_text_if_changed",
+]
 
 LOCK_TIMEOUT_S = 600.0
 
@@ -66,18 +74,31 @@ def locked_output_root(output_dir: Path, timeout_s: float = LOCK_TIMEOUT_S) -> I
         os.close(fd)  # closing releases the lock
 
 
+def root_is_locked_before(output_dir: Path) -> bool:
+    """A run has locked this output root before (its lock file exists). When not, a run plans before
+    it locks, so that a plan that fails leaves no directory, lock or state behind."""
+    return (output_dir / STATE_DIR / "lock").exists()
+
+
 _TEMP_NAME = re.compile(r"\.(?P<name>.+)\.[0-9]+\.tmp")
 """:func:`_atomic_write`'s temporary files, ``.<name>.<pid>.tmp``, as a killed run may leave them."""
 
 
-def _atomic_write(target: Path, data: bytes) -> None:
-    tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
+def _temp_name(target: Path) -> Path:
+    return target.parent / f".{target.name}.{os.getpid()}.tmp"
+
+
+def _atomic_write(target: Path, data: bytes, mode: int | None = None) -> None:
+    """``mode``: the permission bits to give the file (``None``: the umask's default)."""
+    tmp = _temp_name(target)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
         try:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
+            if mode is not None:
+                os.fchmod(fd, mode)
         finally:
             os.close(fd)
         os.replace(tmp, target)
@@ -87,6 +108,51 @@ def _atomic_write(target: Path, data: bytes) -> None:
         except OSError:
             pass
         raise EnvironmentProblem(f"{target}: cannot write ({exc.strerror})") from None
+
+
+def _keep_mode(target: Path, mode: int) -> None:
+    """An output whose bytes are already right still takes its source's permission bits."""
+    try:
+        if stat.S_IMODE(target.stat().st_mode) & 0o777 != mode:
+            os.chmod(target, mode)
+    except OSError as exc:
+        raise EnvironmentProblem(f"{target}: cannot set its mode ({exc.strerror})") from None
+
+
+def _place_copy(target: Path, original: Path, data: Callable[[], bytes], mode: int, *, touch: bool) -> None:
+    """A sibling copy: a hard link to its header's output when the file system allows (one file, so
+    ``#pragma once`` holds when both paths are included), else a copy; atomic either way. ``touch``:
+    the copy replaces a different file, so its mtime must move forward for builds to see the change
+    (a hard link shares the original's, which may be older than what was compiled against)."""
+    tmp = _temp_name(target)
+    try:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        if not stat.S_ISREG(os.lstat(original).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        os.link(original, tmp)
+        os.replace(tmp, target)
+        if touch:
+            os.utime(target)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        _atomic_write(target, data(), mode)
+
+
+def _is_copy_of(target: str, original: str, data: Callable[[], bytes], mode: int) -> bool:
+    """The copy is in place: the same file as its original, or (where hard links failed) the same bytes."""
+    try:
+        st = os.stat(target)
+        if os.path.samestat(st, os.stat(original)):
+            return True
+        return stat.S_IMODE(st.st_mode) & 0o777 == mode and _holds(Path(target), data())
+    except OSError:
+        return False
 
 
 def _holds(target: Path, data: bytes) -> bool:
@@ -236,53 +302,123 @@ class _Journal:
             self.live = False
 
 
+@dataclass(frozen=True)
+class _CopyJob:
+    """One sibling copy the output root must hold after this run: ``header`` is the manifest key of
+    the header it copies (planned now or by an earlier run into the same root)."""
+
+    copy: str
+    header: str
+    original: str
+    """The header's output, relative to the root."""
+    data: Callable[[], bytes]
+    mode: int
+
+
+def _copy_jobs(plan: Plan, keys: dict[str, str], entries: dict[str, Entry]) -> list[_CopyJob]:
+    """Every copy that ``entries`` (this run's and earlier runs' records) need, this plan's first.
+    ``keys``: each planned source's manifest key."""
+    out = str(plan.options.output_dir)
+    planned = {keys[f.source]: f for f in plan.files.values()}
+    wanted = {copy: keys[header] for copy, header in plan.copies.items()}
+    for entry in entries.values():
+        for copy, header in entry.copies:
+            wanted.setdefault(copy, header)
+    jobs = []
+    for copy, header in sorted(wanted.items()):
+        f = planned.get(header)
+        if f is not None:
+            jobs.append(_CopyJob(copy, header, f.output, _bytes_of(f.data, os.path.join(out, f.output)), f.mode))
+        elif header in entries:  # recorded by another run into this root: kept in step with its header
+            original = os.path.join(out, entries[header].output)
+            try:
+                mode = stat.S_IMODE(os.stat(original).st_mode) & 0o777
+            except OSError:
+                continue  # its header's output is gone: nothing to copy
+            jobs.append(_CopyJob(copy, header, entries[header].output, _bytes_of(None, original), mode))
+    return jobs
+
+
 def write_plan(plan: Plan, manifest: Manifest, *, prune: bool) -> WriteResult:
     """Write every planned output and record it; call inside :func:`locked_output_root`.
 
     An output that a source no longer produces (a header renamed ``x.h`` -> ``x_hip.h`` once its
-    translation started changing it) is removed: it was ours, and a stray copy would later look like
-    a hand-written file. So are the outputs a killed run journaled that nothing produces now. Outputs
-    whose source is gone are removed only with ``prune``.
+    translation started changing it, a sibling copy no include needs any more) is removed: it was
+    ours, and a stray copy would later look like a hand-written file. So are the outputs a killed run
+    journaled that nothing produces now. Outputs whose source is gone are removed only with ``prune``.
+    Outputs and copies keep their source's permission bits; a copy is brought up to date with its
+    header whichever run rewrites the header (several runs may share one root).
     """
     root = _Root(plan.options.output_dir)
     journal = _Journal(root, manifest.pending)
     journal.recover()
+    out = str(plan.options.output_dir)
+    prefix = os.path.join(str(plan.options.project_dir), "")
     files = sorted(plan.files.values(), key=lambda f: f.output)
+    keys = {f.source: prefix + f.source for f in files}
     to_write = {f.output for f in files if f.data is not None and not _holds(plan.output_path(f.output), f.data)}
-    if to_write:
-        journal.begin(to_write)
+    entries = dict(manifest.entries)
+    for f in files:
+        entries[keys[f.source]] = f.entry  # output stat recorded once written, below
+    stale = set(plan.stale) if prune else set()
+    if stale:
+        entries = {path: e for path, e in entries.items() if e.output not in stale}
+    jobs = _copy_jobs(plan, keys, entries)
+    copies_to_write = {
+        job.copy
+        for job in jobs
+        if job.original in to_write
+        or not _is_copy_of(os.path.join(out, job.copy), os.path.join(out, job.original), job.data, job.mode)
+    }
+    if to_write or copies_to_write:
+        journal.begin(to_write | copies_to_write)
     written: list[Path] = []
     unchanged: list[Path] = []
-    entries = dict(manifest.entries)
     # A killed run's outputs that nothing produces now (a header it renamed): ours, and stray.
     superseded: set[str] = {rel for rel in journal.pending or () if _is_plain_file(plan.output_path(rel))}
     for f in files:
         target = plan.output_path(f.output)
+        key = keys[f.source]
         entry = f.entry
-        if f.data is None:
-            unchanged.append(target)
-        else:
+        if f.data is not None:
             root.prepare_dir(target.parent)  # after the journal: it may create directories
             if f.output in to_write:
-                _atomic_write(target, f.data)
+                _atomic_write(target, f.data, f.mode)
                 written.append(target)
             else:
+                _keep_mode(target, f.mode)
                 unchanged.append(target)
             st = target.stat()
-            entry = dataclasses.replace(entry, output_size=st.st_size, output_mtime_ns=st.st_mtime_ns)
-        key = str(plan.source_path(f.source))
-        previous = entries.get(key)
-        if previous is not None and previous.output != entry.output:
-            superseded.add(previous.output)
-        entries[key] = entry
-    if prune and plan.stale:
-        stale = set(plan.stale)
-        entries = {path: e for path, e in entries.items() if e.output not in stale}
-        superseded |= stale
-    still_produced = {e.output for e in entries.values()}
-    removed = [
-        plan.output_path(rel) for rel in sorted(superseded - still_produced) if _remove(root, plan.output_path(rel))
-    ]
+            entries[key] = entry = dataclasses.replace(entry, output_size=st.st_size, output_mtime_ns=st.st_mtime_ns)
+        else:
+            unchanged.append(target)
+        previous = manifest.entries.get(key)
+        if previous is not None and (previous.output != entry.output or previous.copies != entry.copies):
+            superseded |= _outputs_of(previous) - _outputs_of(entry)
+    touched: set[str] = set()
+    for job in jobs:
+        target = plan.output_path(job.copy)
+        if job.copy not in copies_to_write:
+            unchanged.append(target)
+            continue
+        root.prepare_dir(target.parent)
+        replaces = os.path.lexists(target) and job.original not in to_write
+        _place_copy(target, plan.output_path(job.original), job.data, job.mode, touch=replaces)
+        written.append(target)
+        if replaces:
+            touched.add(job.header)
+    for header in touched:  # the touch moved the header output's mtime too: record it
+        st = plan.output_path(entries[header].output).stat()
+        entries[header] = dataclasses.replace(entries[header], output_size=st.st_size, output_mtime_ns=st.st_mtime_ns)
+    for e in manifest.entries.values():
+        if e.output in stale:
+            superseded |= _outputs_of(e)
+    removed: list[Path] = []
+    if superseded:
+        still_produced = {out for e in entries.values() for out in _outputs_of(e)}
+        removed = [
+            plan.output_path(rel) for rel in sorted(superseded - still_produced) if _remove(root, plan.output_path(rel))
+        ]
     updated = Manifest(entries)
     if updated.entries != manifest.entries:
         path = manifest_path(plan.options.output_dir)
@@ -291,6 +427,17 @@ def write_plan(plan: Plan, manifest: Manifest, *, prune: bool) -> WriteResult:
         _atomic_write(path, updated.to_json().encode())
     journal.end()
     return WriteResult(tuple(written), tuple(unchanged), tuple(removed))
+
+
+def _bytes_of(data: bytes | None, output: str) -> Callable[[], bytes]:
+    """A header's bytes: from the plan, or from its output when the plan reused it (or did not plan it)."""
+    if data is not None:
+        return lambda: data
+    return lambda: Path(output).read_bytes()
+
+
+def _outputs_of(entry: Entry) -> set[str]:
+    return {entry.output, *(copy for copy, _ in entry.copies)}
 
 
 def write_text_if_changed(path: Path, text: str) -> None:

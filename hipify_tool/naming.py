@@ -60,12 +60,16 @@ def check_conflicts(
     owned: set[str],
     exists: Callable[[str], bool],
     read: Callable[[str], bytes],
+    problems: Iterable[FileProblem] = (),
 ) -> None:
     """Raise :class:`PlanConflict` listing every output that two inputs share, every output that would
     shadow a hand-written project file, and every file in the output root that ``owned`` (the
-    manifest's outputs) does not cover and that holds other bytes."""
+    manifest's outputs) does not cover and that holds other bytes, after the ``problems`` already found.
+
+    ``planned`` holds the sibling copies too (their ``source`` is the header they copy); a copy in its
+    header's own place shadows nothing."""
     files = sorted(planned, key=lambda f: f.output)
-    problems: list[FileProblem] = []
+    problems = list(problems)
     by_output: Mapping[str, list[str]] = _group(files)
     for output, sources in sorted(by_output.items()):
         if len(sources) > 1:
@@ -79,10 +83,13 @@ def check_conflicts(
                     f"hand-written file would be shadowed by the translation of {f.source}; rename one of them",
                 )
             )
-        if f.data is None or f.output in owned:
+        if f.output in owned:
             continue
         target = os.path.join(output_dir, f.output)
-        if os.path.isfile(target) and read(target) != f.data:
+        if not os.path.isfile(target):
+            continue
+        data = f.data
+        if data is not None and read(target) != data:
             problems.append(
                 FileProblem(
                     target, f"exists and was not written by hipify-tool; refusing to overwrite it with {f.source}"

@@ -39,7 +39,7 @@ __all__ = [
 LaunchSyntax = Literal["ggl", "chevron"]
 ListFormat = Literal["lines", "cmake", "json"]
 ReportFormat = Literal["text", "json", "sarif"]
-Command = Literal["run", "plan", "check"]
+Command = Literal["run", "plan", "check", "translate"]
 
 DEFAULT_EXTENSIONS: tuple[str, ...] = (".cu", ".cuh", ".c", ".cc", ".cpp", ".h", ".in", ".hpp")
 """PyTorch's ``hipify()`` default extensions."""
@@ -47,6 +47,8 @@ DEFAULT_EXTENSIONS: tuple[str, ...] = (".cu", ".cuh", ".c", ".cc", ".cpp", ".h",
 _ALL: frozenset[Command] = frozenset({"run", "plan", "check"})
 _BUILD: frozenset[Command] = frozenset({"run", "plan"})
 _RUN: frozenset[Command] = frozenset({"run"})
+_TRANSLATE: frozenset[Command] = _ALL | {"translate"}
+"""Options that change an output's bytes: ``translate`` takes them too."""
 
 Kind = Literal["path", "optional-path", "paths", "strings", "choice", "int", "bool"]
 
@@ -100,16 +102,21 @@ class Options:
     from the current directory (the CLI's and the API's) or from the configuration file's directory."""
 
     project_dir: Path = _opt(
-        MISSING, "Root of the CUDA sources; every input must be under it.", flags=("-p", "--project-dir")
+        MISSING,
+        "Root of the CUDA sources; every input must be under it.",
+        flags=("-p", "--project-dir"),
+        commands=_TRANSLATE,
     )
     output_dir: Path = _opt(MISSING, "Output root; everything written goes under it.", flags=("-o", "--output-dir"))
     sources: tuple[Path, ...] = _opt((), "Files to translate, in build order (headers they include follow).", flags=())
     include_dirs: tuple[Path, ...] = _opt(
         (),
-        "Header search directories, searched in order after the includer's directory (default: the project dir).",
+        "Header search directories, searched in order after the includer's directory (default: the project "
+        "dir); one outside the project is only read, never written.",
         flags=("-I", "--include-dir"),
         metavar="DIR",
         affects_output=True,
+        commands=_TRANSLATE,
     )
     include: tuple[str, ...] = _opt(
         (), "Gitignore-style patterns (relative to the project dir) selecting inputs.", metavar="PATTERN"
@@ -123,11 +130,13 @@ class Options:
         flags=("--extension",),
         metavar=".EXT",
         affects_output=True,
+        commands=_TRANSLATE,
     )
     launch_syntax: LaunchSyntax = _opt(
         "ggl",
         "'ggl': rewrite <<<>>> to hipLaunchKernelGGL (PyTorch's default); 'chevron': keep <<<>>>.",
         affects_output=True,
+        commands=_TRANSLATE,
     )
     jobs: int | None = _opt(None, "Parallel translation jobs (default: available cores).", flags=("-j", "--jobs"))
     prune: bool = _opt(False, "Remove generated files whose source no longer exists.", commands=_RUN)
@@ -136,6 +145,7 @@ class Options:
         "Custom mapping files (TOML or JSON), applied before PyTorch's tables; later files win.",
         flags=("--map",),
         metavar="FILE",
+        commands=_TRANSLATE,
     )
     output_list: Path | None = _opt(
         None,
@@ -169,6 +179,13 @@ class Options:
     report_file: Path | None = _opt(None, "Write the report here.", metavar="FILE", commands=_BUILD)
     strict: bool = _opt(
         False, "Exit with code 6 when a CUDA name is left or unsupported in code ROCm compiles.", commands=_BUILD
+    )
+    rocm_path: Path | None = _opt(
+        None,
+        "ROCm root whose headers (DIR/include/hip, hipcub ...) the report checks replacements against: a HIP "
+        "name they do not declare is reported unsupported (default: $ROCM_PATH, else /opt/rocm).",
+        metavar="DIR",
+        commands=_BUILD,
     )
 
     def __post_init__(self) -> None:

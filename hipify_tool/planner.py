@@ -7,7 +7,8 @@ the plan translates in memory; :mod:`hipify_tool.materialise` only writes what t
 One file's way through: fingerprint (:meth:`_Planner.read`, skipping the read when the manifest's
 size and mtime match), step 1 of its translation (:mod:`hipify_tool.workers`), its includes found
 and resolved (:mod:`hipify_tool.includes`), then, once every reachable file is known, its output name
-(:mod:`hipify_tool.naming`), includes rewritten to the names of their targets, and the conflict checks.
+(:mod:`hipify_tool.naming`), includes rewritten to the names of their targets, the sibling copies that
+keep the output root self-contained (:mod:`hipify_tool.layout`), and the conflict checks.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from ._version import __version__
 from .errors import FileProblem, TranslationError, UsageError
@@ -26,21 +29,27 @@ from .includes import (
     IncludeSearch,
     IncludeSite,
     Resolution,
+    find_include_positions,
     find_includes,
     is_pytorch_renamed_include,
     relative_include,
     rewrite_includes,
 )
 from .inputs import check_options, discover_inputs, read_bytes
+from .layout import Breach, place_copies
 from .manifest import Entry, Manifest
 from .naming import check_conflicts, hip_path, output_name, repeated
 from .options import Options
 from .translate import Decoded, TranslationFailure, Translator, add_breadcrumb, decode, encode
 from .workers import translate_all
 
-__all__ = ["Plan", "PlannedFile", "make_plan", "options_key"]
+__all__ = ["Plan", "PlannedFile", "IncludeWarning", "make_plan", "options_key"]
 
 Progress = Callable[[int, int], None]
+
+_ROCM_HEADERS = ("hip/",)
+"""Quoted includes of ROCm's own headers (``"hip/hip_runtime.h"``, PyTorch's header magic) are the
+translation's, not the project's: never a "not found" warning."""
 
 
 @dataclass(frozen=True)
@@ -62,11 +71,29 @@ class PlannedFile:
     source_data: bytes | None
     """The source's bytes when the plan read them (``None``: unchanged since the last run, not read)."""
     entry: Entry
+    mode: int
+    """The source's permission bits, which the output (and its copies) keep."""
 
     @property
     def includes(self) -> tuple[str, ...]:
         """Planned files this file includes (sources), in the order written."""
         return tuple(r.target for r in self.resolutions if r.target is not None)
+
+
+@dataclass(frozen=True)
+class IncludeWarning:
+    """An include the output root cannot honour: found nowhere, or reached by a relative path out of
+    the project. ``line``/``col`` are the include path's, in the source."""
+
+    source: str
+    line: int
+    col: int
+    site: IncludeSite
+    kind: Literal["not-found", "leaves-project"]
+    message: str
+    """Without the ``file:line:`` prefix."""
+    reaches: str | None = None
+    """``leaves-project``: the file reached outside the project."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +112,10 @@ class Plan:
     """The manifest key: hipify-tool's version, PyTorch's tables, the maps and the output-changing options."""
     translated_count: int
     """How many files went through translation in this plan (0 on a no-op rerun)."""
+    copies: dict[str, str] = field(default_factory=dict)
+    """Sibling copies (output path -> the source whose output they copy): where a moved or copied
+    file's includes look for a header, so that the output root is self-contained (:mod:`.layout`)."""
+    include_warnings: tuple[IncludeWarning, ...] = ()
 
     def output_path(self, rel_output: str) -> Path:
         return self.options.output_dir / rel_output
@@ -98,11 +129,23 @@ class Plan:
 
     def all_outputs(self) -> list[Path]:
         """Every file the run writes, sorted: what a build system declares as OUTPUT."""
-        return sorted(self.output_path(f.output) for f in self.files.values())
+        return sorted([*(self.output_path(f.output) for f in self.files.values()), *map(self.output_path, self.copies)])
+
+    def external_headers(self) -> list[Path]:
+        """Headers outside the project that includes reached: read-only, never written."""
+        found = {r.external for f in self.files.values() for r in f.resolutions if r.external is not None}
+        return sorted(Path(p) for p in found)
 
     def dependencies(self) -> list[Path]:
-        """Every file the plan read: what the outputs depend on."""
-        return sorted(self.source_path(f.source) for f in self.files.values())
+        """Every file the plan read (the external headers included): what the outputs depend on."""
+        return sorted([*(self.source_path(f.source) for f in self.files.values()), *self.external_headers()])
+
+    def planned_outputs(self) -> dict[str, bytes | None]:
+        """Every output and sibling copy (relative to the output root) with its planned bytes (``None``:
+        the output on disk is already right)."""
+        out = {f.output: f.data for f in self.files.values()}
+        out.update((copy, self.files[source].data) for copy, source in self.copies.items())
+        return out
 
     def source_bytes(self, rel: str) -> bytes:
         """A planned file's source, from memory when the plan read it."""
@@ -131,6 +174,7 @@ class _Work:
     digest: str
     size: int
     mtime_ns: int
+    mode: int
     translated: bool
     reused: Entry | None = None
     decoded: Decoded | None = None
@@ -153,9 +197,11 @@ class _Planner:
         tables_fingerprint: str,
         make_translator: Callable[[], Translator],
         progress: Progress | None = None,
+        overrides: dict[str, bytes] | None = None,
     ) -> None:
         self.o = options
         self._progress = progress
+        self.overrides = overrides or {}  # files given in memory (translate's stdin), by relative path
         self.manifest = manifest
         self.key = options_key(options, tables_fingerprint)
         self._make_translator = make_translator
@@ -183,6 +229,11 @@ class _Planner:
         batch = []
         for rel in rels:
             path = self.prefix + rel
+            given = self.overrides.get(rel)
+            if given is not None:  # in memory: no file to stat, no manifest entry to reuse
+                self.work[rel] = w = _Work(rel, path, given, _digest(given), len(given), 0, 0o644, translated(rel))
+                batch.append(w)
+                continue
             try:
                 st = os.stat(path)
             except OSError as exc:
@@ -198,7 +249,8 @@ class _Planner:
                 digest = _digest(data)
                 if entry is not None and entry.digest != digest:
                     entry = None
-            w = _Work(rel, path, data, digest, st.st_size, st.st_mtime_ns, translated(rel), reused=entry)
+            mode = stat.S_IMODE(st.st_mode) & 0o777
+            w = _Work(rel, path, data, digest, st.st_size, st.st_mtime_ns, mode, translated(rel), reused=entry)
             self.work[rel] = w
             batch.append(w)
         return batch
@@ -279,23 +331,45 @@ class _Planner:
         if self.translation_problems:  # named by full path, as every other error is
             problems = [FileProblem(self.prefix + p.path, p.message) for p in self.translation_problems]
             raise TranslationError(sorted(problems, key=lambda p: p.path))
+        layout = place_copies(
+            outputs,
+            {rel: (f.resolutions, f.entry.rewrites if f.translated else None) for rel, f in planned.items()},
+            output_dir=self.output,
+            dirs=[(d.rel, d.path) for d in self.search.dirs],
+            isfile=self.search.exists,
+        )
+        copies = [_Copy(source, output, planned[source], self.output) for output, source in layout.copies.items()]
+        owned = self.manifest.owned()
+        if self.manifest.rebuilt:
+            owned = {p.output for p in planned.values()} | set(layout.copies)
         check_conflicts(
-            planned.values(),
+            [*planned.values(), *copies],
             project_prefix=self.prefix,
             output_dir=self.output,
-            owned={p.output for p in planned.values()} if self.manifest.rebuilt else self.manifest.owned(),
+            owned=owned,
             exists=self.search.exists,
             read=read_bytes,
+            problems=self._breaches(layout.breaches),
         )
+        needs: dict[str, list[list[str]]] = {}  # the manifest records the copies each output needs
+        for copy, header in sorted(layout.copies.items()):
+            for rel in sorted(layout.needed_by[copy] or {header}):
+                needs.setdefault(rel, []).append([copy, self.prefix + header])
+        for rel, f in planned.items():
+            wanted = needs.get(rel, [])
+            if f.entry.copies != wanted:
+                planned[rel] = dataclasses.replace(f, entry=dataclasses.replace(f.entry, copies=wanted))
         live = {self.prefix + rel for rel in planned}
-        produced = {p.output for p in planned.values()}
+        produced = {p.output for p in planned.values()} | set(layout.copies)
         stale = sorted(
             e.output
             for path, e in self.manifest.entries.items()
             if path not in live and e.output not in produced and not os.path.exists(path)
         )
         listed = [str(src) for src in self.o.sources]
+        include_warnings = self._include_warnings(planned)
         warnings = [*self.manifest.warnings, *self.search.warnings]
+        warnings += [f"{self.prefix}{w.source}:{w.line}: {w.message}" for w in include_warnings]
         warnings += [f"{src}: listed more than once; translated once" for src in repeated(listed)]
         return Plan(
             options=self.o,
@@ -305,7 +379,84 @@ class _Planner:
             stale=tuple(stale),
             key=self.key,
             translated_count=self.translated_count,
+            copies=dict(sorted(layout.copies.items())),
+            include_warnings=include_warnings,
         )
+
+    # -- the output root's includes ----------------------------------------------------------------
+
+    def _positions(self, rel: str) -> list[tuple[int, int] | None]:
+        """The source line and column of each of a file's include sites (``None``: no directive in the
+        source as written: PyTorch's tables made it, e.g. a CUDA header renamed to a HIP one, or it is
+        text in a comment)."""
+        w = self.work[rel]
+        text = decode(w.load()).text
+        lines = text.split("\n")
+        found: dict[IncludeSite, list[tuple[int, int] | None]] = {}
+        for site, line, col in find_include_positions(text):
+            directive = lines[line - 1].lstrip().startswith("#")  # not one quoted in a comment's text
+            found.setdefault(site, []).append((line, col) if directive else None)
+        seen: dict[IncludeSite, int] = {}
+        positions: list[tuple[int, int] | None] = []
+        for r in w.resolutions:
+            k = seen[r.site] = seen.get(r.site, -1) + 1
+            at = found.get(r.site, [])
+            positions.append(at[k] if k < len(at) else None)
+        return positions
+
+    def _include_warnings(self, planned: dict[str, PlannedFile]) -> tuple[IncludeWarning, ...]:
+        """Quoted includes found nowhere, and includes that leave the project by a relative path: once
+        per site, in the source's words. Angle includes (system and CUDA headers), ROCm's own headers
+        and the CUDA headers PyTorch's tables rename to them (no longer in the source as written) are
+        not warned about."""
+        out: list[IncludeWarning] = []
+        for rel in sorted(planned):
+            w = self.work[rel]
+            flagged = [
+                i
+                for i, r in enumerate(w.resolutions)
+                if (r.missing and r.site.kind == "quote" and not r.site.path.startswith(_ROCM_HEADERS))
+                or (r.external is not None and r.external_dir is None)
+            ]
+            if not flagged:
+                continue
+            positions = self._positions(rel)
+            for i in flagged:
+                r, at = w.resolutions[i], positions[i]
+                if at is None:
+                    continue
+                if r.missing:
+                    searched = ", ".join(self.search.searched(rel, r.site))
+                    message = f'include "{r.site.path}" not found (searched: {searched})'
+                    out.append(IncludeWarning(rel, *at, r.site, "not-found", message))
+                else:
+                    message = (
+                        f'include "{r.site.path}" reaches {r.external} outside the project dir by a relative '
+                        "path, which its output in the output root cannot follow (include it through an -I dir)"
+                    )
+                    out.append(IncludeWarning(rel, *at, r.site, "leaves-project", message, r.external))
+        return tuple(out)
+
+    def _breaches(self, breaches: Sequence[Breach]) -> list[FileProblem]:
+        """Includes whose output would reach another file than their source's did: plan conflicts."""
+        problems: dict[str, FileProblem] = {}
+        for b in breaches:
+            r = b.include.resolution
+            where = ""
+            index = next((i for i, x in enumerate(self.work[b.includer].resolutions) if x.site == r.site), None)
+            if index is not None:
+                at = self._positions(b.includer)[index]
+                where = f"line {at[0]}: " if at is not None else ""
+            placed = os.path.join(self.output, b.placed_at)
+            expected = b.expected if os.path.isabs(b.expected) else os.path.join(self.output, b.expected)
+            if b.found is None:
+                outcome = f"would not reach {expected} (no copy of it can be placed on its search path)"
+            else:
+                found = b.found if os.path.isabs(b.found) else os.path.join(self.output, b.found)
+                outcome = f"would reach {found} instead of {expected}"
+            message = f'{where}include "{b.include.path}" in {placed} {outcome}; rename one of them'
+            problems.setdefault(f"{b.includer}\0{message}", FileProblem(self.prefix + b.includer, message))
+        return list(problems.values())
 
     def _replacement(self, r: Resolution, outputs: dict[str, str]) -> str | None:
         """The path an include is rewritten to: its target's output, relative to where it was found."""
@@ -324,17 +475,17 @@ class _Planner:
         sites = [[r.site.kind, r.site.path] for r in resolutions]
         if not w.translated:
             reused = w.reused
-            if reused is not None and self._output_intact(reused):
-                return PlannedFile(w.rel, w.rel, False, False, resolutions, None, w.data, reused)
+            if reused is not None and self._output_intact(reused, w.mode):
+                return PlannedFile(w.rel, w.rel, False, False, resolutions, None, w.data, reused, w.mode)
             data = w.load()
             entry = Entry(self.key, w.digest, w.size, w.mtime_ns, w.rel, False, False, sites, [], len(data), 0)
-            return PlannedFile(w.rel, w.rel, False, False, resolutions, data, data, entry)
+            return PlannedFile(w.rel, w.rel, False, False, resolutions, data, data, entry, w.mode)
         rewrites = [self._replacement(r, outputs) for r in resolutions]
         reused = w.reused
-        if reused is not None and reused.rewrites == rewrites and self._output_intact(reused):
+        if reused is not None and reused.rewrites == rewrites and self._output_intact(reused, w.mode):
             if (reused.source_size, reused.source_mtime_ns) != (w.size, w.mtime_ns):
                 reused = dataclasses.replace(reused, source_size=w.size, source_mtime_ns=w.mtime_ns)
-            return PlannedFile(w.rel, reused.output, True, reused.changed, resolutions, None, w.data, reused)
+            return PlannedFile(w.rel, reused.output, True, reused.changed, resolutions, None, w.data, reused, w.mode)
         if w.step1 is None:  # reusable step 1 but the include rewrites changed: translate again
             w.reused = None
             self.step1([w])
@@ -347,14 +498,36 @@ class _Planner:
             final = add_breadcrumb(final, w.rel)
         data = encode(final, w.decoded)
         entry = Entry(self.key, w.digest, w.size, w.mtime_ns, output, True, changed, sites, rewrites, len(data), 0)
-        return PlannedFile(w.rel, output, True, changed, resolutions, data, w.data, entry)
+        return PlannedFile(w.rel, output, True, changed, resolutions, data, w.data, entry, w.mode)
 
-    def _output_intact(self, entry: Entry) -> bool:
+    def _output_intact(self, entry: Entry, mode: int) -> bool:
+        """The output on disk is the one the manifest recorded, with the source's permission bits."""
         try:
             st = os.stat(os.path.join(self.output, entry.output))
         except OSError:
             return False
-        return st.st_size == entry.output_size and st.st_mtime_ns == entry.output_mtime_ns
+        same = st.st_size == entry.output_size and st.st_mtime_ns == entry.output_mtime_ns
+        return same and stat.S_IMODE(st.st_mode) & 0o777 == mode
+
+
+class _Copy:
+    """A sibling copy as :func:`~hipify_tool.naming.check_conflicts` sees it: its bytes are its
+    header's output's, read from the output root only if a foreign file sits where it goes."""
+
+    def __init__(self, source: str, output: str, of: PlannedFile, output_dir: str) -> None:
+        self.source = source
+        self.output = output
+        self._of = of
+        self._output_dir = output_dir
+
+    @property
+    def data(self) -> bytes | None:
+        if self._of.data is not None:
+            return self._of.data
+        try:
+            return read_bytes(os.path.join(self._output_dir, self._of.output))
+        except UsageError:
+            return None
 
 
 def make_plan(
@@ -365,15 +538,17 @@ def make_plan(
     manifest: Manifest | None = None,
     progress: Progress | None = None,
     inputs: Sequence[str] | None = None,
+    overrides: dict[str, bytes] | None = None,
 ) -> Plan:
     """Compute the complete plan. ``options`` must be :meth:`Options.resolved`.
 
     ``inputs`` are :func:`~hipify_tool.inputs.discover_inputs`'s result when the caller already has it.
     ``progress(done, known)`` is called as files are translated (the plan itself stays silent).
+    ``overrides`` gives files' bytes in memory (relative path -> bytes), read instead of the disk.
     """
     if inputs is None:
         check_options(options)
         inputs = discover_inputs(options)
-    planner = _Planner(options, manifest or Manifest({}), tables_fingerprint, make_translator, progress)
+    planner = _Planner(options, manifest or Manifest({}), tables_fingerprint, make_translator, progress, overrides)
     planner.collect(list(inputs))
     return planner.finish(list(inputs))

@@ -28,6 +28,7 @@ __all__ = [
     "BREADCRUMB",
     "Decoded",
     "Translator",
+    "NameMaps",
     "TokenMatcher",
     "decode",
     "encode",
@@ -199,6 +200,43 @@ class PyTorchPasses(Protocol):
     def replace_math_functions(self) -> Callable[[str], str]: ...
 
 
+class NameMaps:
+    """The name maps of a run, in the order they apply: the project's substring maps, its token maps,
+    then PyTorch's tables. Translation applies them; the report also asks where each one hit."""
+
+    def __init__(
+        self,
+        token_map: Mapping[str, str],
+        custom_tokens: Mapping[str, str] | None = None,
+        custom_substrings: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        self._substrings = tuple(custom_substrings)
+        self._custom = TokenMatcher(custom_tokens) if custom_tokens else None
+        self._pytorch = TokenMatcher(token_map)
+
+    def apply(self, text: str) -> str:
+        for src, dst in self._substrings:
+            text = text.replace(src, dst)
+        if self._custom is not None:
+            text, _ = self._custom.replace(text)
+        return self._pytorch.replace(text)[0]
+
+    def hits(self, text: str) -> list[tuple[int, int, str, str]]:
+        """``(start, end, key, replacement)`` of every map hit in ``text`` (each map looking at the
+        untranslated text), by position: what a report counts."""
+        hits: list[tuple[int, int, str, str]] = []
+        for src, dst in self._substrings:
+            start = text.find(src)
+            while start != -1:
+                hits.append((start, start + len(src), src, dst))
+                start = text.find(src, start + len(src))
+        if self._custom is not None:
+            hits.extend((s, s + len(k), k, v) for s, k, v in self._custom.finditer(text))
+        hits.extend((s, s + len(k), k, v) for s, k, v in self._pytorch.finditer(text))
+        hits.sort()
+        return hits
+
+
 class Translator:
     """Step 1 of a file's translation, configured once per run; holds no per-file state.
 
@@ -216,10 +254,8 @@ class Translator:
         custom_tokens: Mapping[str, str] | None = None,
         custom_substrings: Sequence[tuple[str, str]] = (),
     ) -> None:
-        self._tokens = TokenMatcher(token_map)
         # A project's own mappings (--map), applied before PyTorch's tables: raw substrings, then tokens.
-        self._custom_tokens = TokenMatcher(custom_tokens) if custom_tokens else None
-        self._custom_substrings = tuple(custom_substrings)
+        self._names = NameMaps(token_map, custom_tokens, custom_substrings)
         self._caffe2 = [
             (re.compile(r"(?<!/hip/)" + re.escape(src)) if "/hip/" in dst and "/hip/" not in src else None, src, dst)
             for src, dst in caffe2_path_map.items()
@@ -242,11 +278,7 @@ class Translator:
 
     def translate(self, text: str, rel_path: str) -> str:
         """Apply every pass except include rewriting; raises :class:`TranslationFailure`."""
-        for src, dst in self._custom_substrings:
-            text = text.replace(src, dst)
-        if self._custom_tokens is not None:
-            text, _ = self._custom_tokens.replace(text)
-        text, _ = self._tokens.replace(text)
+        text = self._names.apply(text)
         text = self._caffe2_paths(text)
         if rel_path.endswith("CMakeLists.txt"):
             text = _CU_SUFFIX.sub(".hip", text.replace("CUDA", "HIP").replace("THC", "THH"))

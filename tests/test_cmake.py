@@ -2,7 +2,8 @@
 
 The sample projects (tests/cmake/) compile the translations as C++ against stub HIP headers, so
 what is tested is the dependency graph, not a GPU toolchain. Each test works on a copy in a tmp dir
-whose path has a space in it.
+whose path has a space in it. Also: the configure errors and warnings of hipify_sources() and
+hipify_tool_target_sources(). Other wirings: test_cmake_wirings.py; HIP itself: test_cmake_hip.py.
 """
 
 from __future__ import annotations
@@ -73,13 +74,17 @@ class Project:
             check=False,
         )
         assert result.returncode == 0, result.stdout + result.stderr
-        return result.stdout
+        return result.stdout + result.stderr
 
     def build(self, *extra: str, check: bool = True) -> str:
-        result = subprocess.run(
-            ["cmake", "--build", str(self.build_dir), *extra], capture_output=True, text=True, check=False
+        result = subprocess.run(  # one stream, so a rule's messages follow its COMMENT line
+            ["cmake", "--build", str(self.build_dir), *extra],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            check=False,
         )
-        log = result.stdout + result.stderr
+        log = result.stdout
         if check:
             assert result.returncode == 0, log
         else:
@@ -262,11 +267,13 @@ def test_parallel_calls_sharing_an_output_root(tmp_path: Path, cmake_dir: Path, 
     assert is_noop(project.build("-j8"))
 
 
-def _write_project(root: Path, body: str) -> Path:
+def _write_project(root: Path, body: str, languages: str = "NONE") -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "csrc").mkdir(exist_ok=True)
     (root / "csrc" / "k.cu").write_text("#include <cuda_runtime.h>\nvoid k() { cudaDeviceSynchronize(); }\n")
-    (root / "CMakeLists.txt").write_text("cmake_minimum_required(VERSION 3.25)\nproject(p LANGUAGES NONE)\n" + body)
+    (root / "CMakeLists.txt").write_text(
+        f"cmake_minimum_required(VERSION 3.25)\nproject(p LANGUAGES {languages})\n" + body
+    )
     return root
 
 
@@ -304,13 +311,99 @@ def _configure(source: Path, cmake_dir: Path, *extra: str) -> subprocess.Complet
             "hipify_sources(V SOURCES csrc/k.cu PROJECT_DIR csrc OUTPUT_DIR ${CMAKE_CURRENT_SOURCE_DIR}/csrc)",
             "hipify-tool plan failed (exit 2)",
         ),
+        ("set(none)\nhipify_sources(V SOURCES ${none} PROJECT_DIR csrc OUTPUT_DIR out)", "SOURCES is given no value"),
+        ("hipify_sources(V SOURCES csrc/k.cu PROJECT_DIR OUTPUT_DIR out)", "PROJECT_DIR is given no value"),
+        ("hipify_sources(V SOURCES csrc/k.cu PROJECT_DIR csrc OUTPUT_DIR out TARGET)", "TARGET is given no value"),
+        (
+            "hipify_sources(V SOURCES $<$<CONFIG:Debug>:csrc/k.cu> PROJECT_DIR csrc OUTPUT_DIR out)",
+            "generator expressions are not supported in SOURCES: $<$<CONFIG:Debug>:csrc/k.cu>",
+        ),
+        (
+            "hipify_sources(V SOURCES csrc/k.cu PROJECT_DIR $<1:csrc> OUTPUT_DIR out)",
+            "generator expressions are not supported in PROJECT_DIR: $<1:csrc>",
+        ),
+        (
+            "hipify_sources(V SOURCES csrc/k.cu PROJECT_DIR csrc OUTPUT_DIR out/$<CONFIG>)",
+            "generator expressions are not supported in OUTPUT_DIR: out/$<CONFIG>",
+        ),
+        (
+            "add_custom_target(taken)\n"
+            "hipify_sources(V SOURCES csrc/k.cu PROJECT_DIR csrc OUTPUT_DIR out TARGET taken)",
+            "TARGET taken: a target of that name already exists",
+        ),
+        (
+            "hipify_sources(A SOURCES csrc/k.cu PROJECT_DIR csrc OUTPUT_DIR out TARGET one)\n"
+            "hipify_sources(B SOURCES csrc/k.cu PROJECT_DIR csrc OUTPUT_DIR out TARGET two)",
+            "already translated in this directory by target one",
+        ),
+        (
+            "hipify_tool_target_sources(nowhere SOURCES csrc/k.cu PROJECT_DIR csrc OUTPUT_DIR out)",
+            "hipify_tool_target_sources(nowhere): nowhere is not a target",
+        ),
+        (
+            "add_library(t OBJECT)\nhipify_tool_target_sources(t SOURCES csrc/k.cu PROJECT_DIR csrc OUTPUT_DIR out)",
+            "HIP is not enabled, so the translated .hip sources would not be compiled: call enable_language(HIP)",
+        ),
+        (
+            "add_library(t OBJECT)\n"
+            "hipify_tool_target_sources(t SOURCES csrc/k.cu PROJECT_DIR csrc OUTPUT_DIR out LANGUAGE CUDA)",
+            "LANGUAGE CUDA is not enabled: call enable_language(CUDA)",
+        ),
+        (
+            "add_library(t OBJECT)\n"
+            "hipify_tool_target_sources(t PRIVATE PUBLIC SOURCES csrc/k.cu PROJECT_DIR csrc OUTPUT_DIR out)",
+            "give one of PRIVATE, PUBLIC or INTERFACE",
+        ),
     ],
 )
 def test_argument_errors(tmp_path: Path, cmake_dir: Path, call: str, message: str) -> None:
     source = _write_project(tmp_path / "p", f"find_package(hipify_tool CONFIG REQUIRED)\n{call}\n")
     result = _configure(source, cmake_dir)
     assert result.returncode != 0
-    assert message in result.stderr
+    assert message in " ".join(result.stderr.split()), result.stderr  # CMake wraps long messages
+
+
+@pytest.mark.parametrize(
+    ("languages", "body", "message"),
+    [
+        (
+            "NONE",
+            "hipify_sources(V SOURCES csrc/k.cu PROJECT_DIR csrc OUTPUT_DIR out)",
+            "hipify_sources(V) ({source}): no target lists the translated sources or depends on their "
+            "translation, so they are not built. Compile them with add_library(<t> ...)",
+        ),
+        (  # the old README snippet: it built, and the .hip files were silently never compiled
+            "CXX",
+            'file(WRITE "${CMAKE_CURRENT_SOURCE_DIR}/csrc/h.cpp" "int h() { return 1; }")\n'
+            "hipify_sources(V SOURCES csrc/k.cu csrc/h.cpp PROJECT_DIR csrc OUTPUT_DIR out)\n"
+            "add_library(k OBJECT ${V})",
+            "hipify_sources(V): target k ({source}) lists translated .hip sources (1) that CMake will not "
+            "compile, because HIP is not enabled. Call enable_language(HIP)",
+        ),
+    ],
+)
+def test_warnings(tmp_path: Path, cmake_dir: Path, languages: str, body: str, message: str) -> None:
+    """Real warnings (shown with -Wno-dev, unlike an author warning), saying what to do."""
+    source = _write_project(tmp_path / "p", f"find_package(hipify_tool CONFIG REQUIRED)\n{body}\n", languages)
+    result = _configure(source, cmake_dir, "-Wno-dev")
+    assert result.returncode == 0, result.stderr
+    assert "CMake Warning at" in result.stderr and "(dev)" not in result.stderr
+    assert message.format(source=source) in " ".join(result.stderr.split()), result.stderr
+
+
+def test_named_target_silences_the_unused_warning(tmp_path: Path, cmake_dir: Path) -> None:
+    """A custom target DEPENDing on the files is invisible to the check: naming the target says it is used."""
+    body = (
+        "find_package(hipify_tool CONFIG REQUIRED)\n"
+        "hipify_sources(V SOURCES csrc/k.cu PROJECT_DIR csrc OUTPUT_DIR out TARGET translate)\n"
+        "add_custom_target(gen ALL DEPENDS ${V})\n"
+    )
+    source = _write_project(tmp_path / "p", body)
+    result = _configure(source, cmake_dir)
+    assert result.returncode == 0 and "Warning" not in result.stderr, result.stderr
+    build = subprocess.run(["cmake", "--build", str(source / "build")], capture_output=True, text=True, check=False)
+    assert build.returncode == 0, build.stdout + build.stderr
+    assert (source / "build" / "out" / "k.hip").is_file()
 
 
 def test_version_check_and_recorded_interpreter(tmp_path: Path, cmake_dir: Path) -> None:
@@ -360,12 +453,25 @@ def test_long_source_lists_stay_off_the_command_line(tmp_path: Path, cmake_dir: 
     assert len(list((source / "build" / "out").rglob("*.hip"))) == 1000 + 1  # and csrc/k.cu
 
 
-def test_docs_snippet_is_the_one_the_tests_build() -> None:
-    lines = (SAMPLES / "sample" / "CMakeLists.txt").read_text().splitlines()
-    start = lines.index('# --- README "Use from CMake" snippet: begin') + 1
-    end = lines.index('# --- README "Use from CMake" snippet: end')
-    snippet = "\n".join(lines[start:end])
-    assert snippet in (REPO / "docs" / "cmake.md").read_text()
-    readme = REPO / "README.md"
-    if readme.is_file() and "Use from CMake" in readme.read_text():
-        assert snippet in readme.read_text()
+def readme_snippet() -> str:
+    """The cmake block of the README's "Use from CMake" section."""
+    text = (REPO / "README.md").read_text()
+    section = text[text.index("## Use from CMake\n") :]
+    match = re.search(r"```cmake\n(.*?)```", section, re.S)
+    assert match is not None, "README's Use from CMake section has no cmake block"
+    return match.group(1)
+
+
+def test_readme_snippet_is_the_docs_snippet() -> None:
+    """docs/cmake.md opens with the README's snippet (test_cmake_hip.py builds it)."""
+    snippet = readme_snippet()
+    assert "enable_language(HIP)" in snippet and "hipify_tool_target_sources(" in snippet
+    assert f"```cmake\n{snippet}```" in (REPO / "docs" / "cmake.md").read_text()
+
+
+@pytest.mark.parametrize("path", ["csrc_example/CMakeLists.txt", "templates/project/CMakeLists.txt"])
+def test_projects_use_public_commands_only(path: str) -> None:
+    """The reference project and `hipify-tool init`'s template use the package as any project would."""
+    text = (REPO / path).read_text()
+    assert re.search(r"\bhipify_(sources|tool_target_sources)\(", text)
+    assert not re.search(r"\b_hipify_tool\w*", text), "internal command or property used"

@@ -144,7 +144,7 @@ _SPACE = (" ", " ", "  ", "\t", "\n", "\n", "\r\n", "\r", "")
 @st.composite
 def _table_token(draw: st.DrawFn) -> str:
     """A key or value of PyTorch's tables (values: our own output vocabulary, for idempotency)."""
-    tables = torch_adapter.load_tables()
+    tables = torch_adapter.locate().tables()
     keys = sorted(tables.token_map)
     key = draw(st.sampled_from(keys))
     choice = draw(st.integers(0, 4))  # mostly keys; values, Caffe2 paths and math calls for the rest
@@ -282,7 +282,7 @@ def _translate(translator: Translator, text: str, rel_path: str) -> str | None:
 @given(text=_any_text, rel_path=_rel_path, syntax=_syntax)
 def test_translate_never_crashes(text: str, rel_path: str, syntax: LaunchSyntax) -> None:
     """Only TranslationFailure may escape ``translate``: anything else would abort a whole run."""
-    _translate(torch_adapter.make_translator(syntax), text, rel_path)
+    _translate(torch_adapter.make_translator(torch_adapter.locate(), syntax), text, rel_path)
 
 
 def _pipeline(translator: Translator, data: bytes, rel_path: str) -> bytes | None:
@@ -302,15 +302,15 @@ def _pipeline(translator: Translator, data: bytes, rel_path: str) -> bytes | Non
 @given(data=_source_bytes(), rel_path=_rel_path, syntax=_syntax)
 def test_pipeline_on_bytes_never_crashes(data: bytes, rel_path: str, syntax: LaunchSyntax) -> None:
     """Any byte string survives decode -> translate -> include rewrite -> encode."""
-    _pipeline(torch_adapter.make_translator(syntax), data, rel_path)
+    _pipeline(torch_adapter.make_translator(torch_adapter.locate(), syntax), data, rel_path)
 
 
 @_fuzz(200)
 @given(text=_any_text, rel_path=_rel_path, syntax=_syntax)
 def test_translate_is_deterministic(text: str, rel_path: str, syntax: LaunchSyntax) -> None:
     """Same input, same output: twice with one translator, with a second one, and with a pickled one."""
-    first = torch_adapter.make_translator(syntax)
-    second = torch_adapter.make_translator(syntax)
+    first = torch_adapter.make_translator(torch_adapter.locate(), syntax)
+    second = torch_adapter.make_translator(torch_adapter.locate(), syntax)
     rebuilt: Translator = pickle.loads(pickle.dumps(first))  # what worker processes receive
     results = {_translate(t, text, rel_path) for t in (first, first, second, rebuilt)}
     assert len(results) == 1
@@ -325,7 +325,7 @@ def _code_launches(text: str) -> int:
     Counted on PyTorch's own ``mask_comments`` (nested in ``processKernelLaunches``), compiled from its
     source: the copy our adapter loads has a faster equivalent swapped in.
     """
-    path = torch_adapter.hipify_dir() / "hipify_python.py"
+    path = torch_adapter.locate().directory / "hipify_python.py"
     tree = ast.parse(path.read_bytes(), filename=str(path))
     node = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "mask_comments")
     namespace: dict[str, Callable[[str], str]] = {}
@@ -335,12 +335,13 @@ def _code_launches(text: str) -> int:
 
 def _only(*, tables: bool, launches: bool) -> Translator:
     """A translator with only some passes: token and Caffe2 path maps, launches (math and magic always run)."""
-    loaded = torch_adapter.load_tables()
+    hipify = torch_adapter.locate()
+    loaded = hipify.tables()
     return Translator(
         token_map=loaded.token_map if tables else {},
         caffe2_path_map=loaded.caffe2_path_map if tables else {},
         launch_syntax="ggl" if launches else "chevron",
-        passes=torch_adapter.load_passes,
+        passes=hipify.passes,
     )
 
 
@@ -350,7 +351,7 @@ def _tokens_glued_by_math(once: str) -> bool:
     Hits that change nothing in the end are ignored: ``hip/channel_descriptor.h`` becomes
     ``hip/hip/channel_descriptor.h``, which the Caffe2 path map's ``hip/hip/`` -> ``hip/`` turns back.
     """
-    tables = torch_adapter.load_tables()
+    tables = torch_adapter.locate().tables()
     calls = tuple(f"{value}(" for value in tables.math_map.values())  # '::max(' where 'std::max(' was
     hits = [
         (start, key)
@@ -392,7 +393,7 @@ def _assert_idempotent(text: str, once: str, twice: str | None, rel_path: str, s
 @pytest.fixture(scope="module")
 def translators() -> dict[str, Translator]:
     """One translator per launch syntax, reused across examples (they hold no per-file state)."""
-    return {syntax: torch_adapter.make_translator(syntax) for syntax in get_args(LaunchSyntax)}
+    return {syntax: torch_adapter.make_translator(torch_adapter.locate(), syntax) for syntax in get_args(LaunchSyntax)}
 
 
 @_fuzz(600)

@@ -65,10 +65,20 @@ def test_noop_rerun_loads_no_pytorch_tables(project: Path, tmp_path: Path) -> No
     hipify_tool.run(project, out, sources(project))
     code = (
         "import sys, hipify_tool\n"
-        f"r = hipify_tool.run({str(project)!r}, {str(out)!r}, [{str(project / 'a.cu')!r}, {str(project / 'b.cu')!r}])\n"
+        "from hipify_tool import torch_adapter\n"
+        "executed = []\n"
+        "real = torch_adapter.load_module\n"
+        "def record(directory, name, loaded=None):\n"
+        "    executed.append(name)\n"
+        "    return real(directory, name, loaded)\n"
+        "torch_adapter.load_module = record\n"
+        f"srcs = [{str(project / 'a.cu')!r}, {str(project / 'b.cu')!r}]\n"
+        f"r = hipify_tool.run({str(project)!r}, {str(out)!r}, srcs)\n"
         "assert r.plan.translated_count == 0, r.plan.translated_count\n"
-        "loaded = [m for m in sys.modules if m.startswith('hipify_tool._torch_hipify.') or m.startswith('torch')]\n"
+        "loaded = executed + [m for m in sys.modules if m.startswith('torch')]\n"
         "assert not loaded, loaded\n"
+        f"hipify_tool.run({str(project)!r}, {str(tmp_path / 'fresh')!r}, srcs)\n"
+        "assert 'cuda_to_hip_mappings' in executed, executed  # the hook sees real loads\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 

@@ -32,7 +32,7 @@ _SETTINGS = settings(
 @cache
 def _pytorch_mask() -> Callable[[str], str]:
     """PyTorch's own ``mask_comments``, compiled from its source as it is."""
-    path = torch_adapter.hipify_dir() / "hipify_python.py"
+    path = torch_adapter.locate().directory / "hipify_python.py"
     tree = ast.parse(path.read_text(encoding="utf-8"))
     node = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "mask_comments")
     namespace: dict[str, Any] = {}
@@ -61,7 +61,8 @@ def test_mask_equals_pytorchs_on_real_code() -> None:
 @cache
 def _pytorch_launches() -> Callable[[str, dict[str, list[str]]], str]:
     """PyTorch's ``processKernelLaunches`` from the imported module, with its own mask."""
-    return torch_adapter._load("hipify_python").processKernelLaunches  # type: ignore[no-any-return]
+    hipify_python = torch_adapter.load_module(torch_adapter.locate().directory, "hipify_python")
+    return hipify_python["processKernelLaunches"]  # type: ignore[no-any-return]
 
 
 _LAUNCH_PIECES = st.sampled_from(
@@ -87,8 +88,8 @@ _LAUNCH_PIECES = st.sampled_from(
 @given(st.lists(_LAUNCH_PIECES, max_size=12).map("".join))
 def test_rewritten_pass_equals_pytorchs(text: str) -> None:
     """The adapter's pass (linear mask) against PyTorch's module function, on inputs it terminates on."""
-    assert torch_adapter.load_passes().process_kernel_launches is not _pytorch_launches()  # swapped in
-    translator: Translator = torch_adapter.make_translator("ggl")
+    assert torch_adapter.locate().passes().process_kernel_launches is not _pytorch_launches()  # swapped in
+    translator: Translator = torch_adapter.make_translator(torch_adapter.locate(), "ggl")
     try:
         translator.translate(text, "t.cu")  # refuses the inputs PyTorch's finder would hang on
     except TranslationFailure:
@@ -96,7 +97,7 @@ def test_rewritten_pass_equals_pytorchs(text: str) -> None:
     ours: str | BaseException
     theirs: str | BaseException
     try:
-        ours = torch_adapter.load_passes().process_kernel_launches(text, {"kernel_launches": []})
+        ours = torch_adapter.locate().passes().process_kernel_launches(text, {"kernel_launches": []})
     except Exception as exc:
         ours = exc
     try:

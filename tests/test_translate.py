@@ -23,7 +23,7 @@ from hipify_tool.translate import BREADCRUMB, TokenMatcher, add_breadcrumb, deco
 
 @pytest.fixture(scope="module")
 def tables() -> torch_adapter.HipifyTables:
-    return torch_adapter.load_tables()
+    return torch_adapter.locate().tables()
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def matcher(tables: torch_adapter.HipifyTables) -> TokenMatcher:
 
 @pytest.fixture(scope="module")
 def ggl() -> object:
-    return torch_adapter.make_translator("ggl")
+    return torch_adapter.make_translator(torch_adapter.locate(), "ggl")
 
 
 def _tricky_text(keys: list[str]) -> str:
@@ -190,7 +190,7 @@ def test_launch_rewrites(ggl: object) -> None:
     assert "hipLaunchKernelGGL(( ns::k<T>), dim3(1), dim3(2), 0, 0, x)" in out
     out = t.translate("void f() { a.b->k<<<1, 2>>>(x); }\n", "k.cpp")  # type: ignore[attr-defined]
     assert "hipLaunchKernelGGL(( a.b->k), dim3(1), dim3(2), 0, 0, x)" in out
-    chevron = torch_adapter.make_translator("chevron")
+    chevron = torch_adapter.make_translator(torch_adapter.locate(), "chevron")
     assert "<<<1, 2>>>" in chevron.translate("void f() { k<<<1, 2>>>(x); }\n", "k.cpp")
 
 

@@ -1,12 +1,13 @@
-// Op declarations: the launchers the bindings call. Plain C++ types only, so kernel sources
-// never include torch headers (they compile identically with nvcc and, after hipify, clang).
+// The ops' C++ entry points. Plain C++ types only, so the op sources never include torch
+// headers (they compile identically with nvcc and, after hipify, clang); the bindings describe
+// each torch tensor as a TensorRef and register these functions.
 #pragma once
 
 #include <stdint.h>
 
 namespace ptgq {
 
-// Element types the ops accept; the bindings map torch::headeronly::ScalarType onto these.
+// Element types the bindings report; kOther is anything else (always rejected).
 enum class DType : int32_t {
   kFloat32 = 0,
   kFloat16 = 1,
@@ -14,44 +15,39 @@ enum class DType : int32_t {
   kFloat8E4M3FN = 3,
   kFloat8E4M3FNUZ = 4,
   kInt8 = 5,
+  kFloat8E5M2 = 6,
+  kFloat8E5M2FNUZ = 7,
+  kInt32 = 8,
+  kOther = 9,
 };
 
-// Op 1: per-token-group quantization with row- or column-major fp32 scales.
-struct QuantArgs {
-  const void* input;      // [M, K], contiguous
-  void* output_q;         // [M, K], contiguous
-  float* output_s;        // logical [M, K / group_size]
-  int64_t m;              // rows (> 0)
-  int64_t k;              // columns, multiple of group_size
-  int64_t group_size;
-  int64_t s_row_stride;   // elements between scale rows
-  int64_t s_group_stride; // elements between scale columns
-  DType in_dtype;
-  DType out_dtype;
-  float eps, qmin, qmax;
-  bool scale_ue8m0;
+// A tensor as the ops see it. `sizes` and `strides` have `dim` entries and are borrowed from
+// the tensor for the duration of the call.
+struct TensorRef {
+  void* data;  // first element (the ops only read their input)
+  DType dtype;
+  bool on_gpu;
+  int32_t device;  // device index, when on_gpu
+  int64_t dim;
+  const int64_t* sizes;
+  const int64_t* strides;
+  int64_t numel;
+  bool contiguous;
 };
 
-// Op 2: G = 128, UE8M0 exponents packed four to an int32, column-major with stride S.
-struct PackedArgs {
-  const void* input;      // [M, K], contiguous, 16-byte aligned, fp16/bf16
-  void* output_q;         // [rows_q, K], contiguous, 16-byte aligned, rows_q >= M
-  int32_t* output_s;      // logical [M, ceil(K/128/4)], strides (1, S)
-  int64_t m;
-  int64_t k;
-  int64_t rows_q;
-  int64_t s_stride;       // S = ceil(M/4)*4
-  DType in_dtype;
-  DType out_dtype;
-  float eps, qmin, qmax;
-};
+// Op 1: quantize each group of `group_size` consecutive elements along the last dimension of
+// `input` into `output_q` (fp8 e4m3fn / e4m3fnuz or int8) with one fp32 scale per group in
+// `output_s`, logical [M, K / group_size], row-major or column-major (stride M or ceil(M/4)*4).
+// Validates every argument (std::invalid_argument) and launches on the current stream of the
+// input's device (std::runtime_error if the launch fails).
+void per_token_group_quant_8bit(const TensorRef& input, const TensorRef& output_q,
+                                const TensorRef& output_s, int64_t group_size, double eps,
+                                double qmin, double qmax, bool scale_ue8m0);
 
-// Launch on `stream` (a cudaStream_t / hipStream_t). Throws std::runtime_error on a launch
-// error; arguments are validated by the bindings.
-void launch_per_token_group_quant_8bit(const QuantArgs& args, void* stream);
-void launch_per_token_group_quant_8bit_packed(const PackedArgs& args, void* stream);
-
-// True if the fast vectorized path handles these arguments (exposed for tests/benchmarks).
-bool uses_fast_path(const QuantArgs& args);
+// Op 2: group_size 128, UE8M0 exponents packed four to an int32, column-major with stride
+// S = ceil(M/4)*4 (DeepGEMM's layout); padding slots and rows are written as zero.
+void per_token_group_quant_8bit_packed(const TensorRef& input, const TensorRef& output_q,
+                                       const TensorRef& output_s_packed, int64_t group_size,
+                                       double eps, double qmin, double qmax);
 
 }  // namespace ptgq

@@ -54,6 +54,37 @@ PTGQ_HD float bits_float(uint32_t u) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// n / d for 0 <= n < 2^31 and a run-time divisor 1 <= d < 2^31, as a multiply-high, an add and
+// a shift (Granlund and Montgomery, "Division by invariant integers using multiplication", 1994,
+// fig. 4.1): with l = ceil(log2 d) and mul = floor(2^32 (2^l - d) / d) + 1,
+// n / d = (mulhi(mul, n) + n) >> l, exact for every 32-bit n; n < 2^31 keeps the add in 32 bits.
+// Built on the host, passed to kernels by value; an integer division is a ~20-instruction
+// sequence on both vendors. Checked on the CPU against `/` (tests/reference/
+// test_oracle_and_wrappers.py).
+// ---------------------------------------------------------------------------------------------
+struct FastDiv {
+  uint32_t divisor;
+  uint32_t mul;
+  uint32_t shift;
+
+  static FastDiv make(uint32_t d) {
+    FastDiv f{d, 0u, 0u};
+    while ((uint64_t{1} << f.shift) < d) ++f.shift;
+    f.mul = static_cast<uint32_t>(((uint64_t{1} << 32) * ((uint64_t{1} << f.shift) - d)) / d + 1);
+    return f;
+  }
+
+  PTGQ_HD uint32_t div(uint32_t n) const {
+#if defined(PTGQ_DEVICE_COMPILER) && (defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__))
+    const uint32_t hi = __umulhi(n, mul);
+#else
+    const uint32_t hi = static_cast<uint32_t>((static_cast<uint64_t>(n) * mul) >> 32);
+#endif
+    return (hi + n) >> shift;  // hi <= n < 2^31: no carry out of 32 bits
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
 // Software fp8 (e4m3) conversion, round-to-nearest-even, for inputs already clamped to the
 // finite range of the format. Used where the target has no conversion instruction (CUDA for
 // fnuz, gfx90a, gfx942 for OCP e4m3fn) and verified on the CPU against PyTorch's conversions.
@@ -174,7 +205,15 @@ struct InF32 {
 // <= warpSize on every target: 32 on NVIDIA and RDNA, 64 on CDNA). The sub-group is the
 // aligned block of `width` lanes containing the caller; the mask names exactly those lanes.
 // ---------------------------------------------------------------------------------------------
-PTGQ_D int lane_id() { return static_cast<int>(threadIdx.x) % warpSize; }
+PTGQ_D int lane_id() {
+#if defined(USE_ROCM)
+  return static_cast<int>(threadIdx.x) % warpSize;
+#else
+  int lane;
+  asm("mov.u32 %0, %%laneid;" : "=r"(lane));  // one register read, not a division by warpSize
+  return lane;
+#endif
+}
 
 PTGQ_D float shfl_xor(float v, int lane_mask, int width) {
 #if defined(USE_ROCM)
@@ -232,6 +271,57 @@ inline const char* last_launch_error() {
 #endif
 }
 
+// Makes `device` current for the scope (a launch goes to the current device's stream).
+class DeviceScope {
+ public:
+  explicit DeviceScope(int device) {
+#if defined(USE_ROCM)
+    if (hipGetDevice(&previous_) != hipSuccess) previous_ = -1;
+    if (previous_ != device) (void)hipSetDevice(device);
+#else
+    if (cudaGetDevice(&previous_) != cudaSuccess) previous_ = -1;
+    if (previous_ != device) (void)cudaSetDevice(device);
+#endif
+    device_ = device;
+  }
+  ~DeviceScope() {
+    if (previous_ >= 0 && previous_ != device_) {
+#if defined(USE_ROCM)
+      (void)hipSetDevice(previous_);
+#else
+      (void)cudaSetDevice(previous_);
+#endif
+    }
+  }
+  DeviceScope(const DeviceScope&) = delete;
+  DeviceScope& operator=(const DeviceScope&) = delete;
+
+ private:
+  int previous_ = -1;
+  int device_ = -1;
+};
+
+// Multiprocessor (CU) count of the current device, cached per device; 0 if unknown.
+inline int multiprocessor_count() {
+  static int cached[64] = {0};
+  int dev = 0;
+  int count = 0;
+#if defined(USE_ROCM)
+  if (hipGetDevice(&dev) != hipSuccess || dev < 0 || dev >= 64) return 0;
+  if (cached[dev] == 0 &&
+      hipDeviceGetAttribute(&count, hipDeviceAttributeMultiprocessorCount, dev) == hipSuccess) {
+    cached[dev] = count;
+  }
+#else
+  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= 64) return 0;
+  if (cached[dev] == 0 &&
+      cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, dev) == cudaSuccess) {
+    cached[dev] = count;
+  }
+#endif
+  return cached[dev];
+}
+
 #if !defined(USE_ROCM)
 // PDL needs compute capability >= 9.0 on the launching device; cached per device.
 inline bool device_supports_pdl() {
@@ -248,18 +338,16 @@ inline bool device_supports_pdl() {
 }
 #endif
 
+// Launch on `stream`; on CUDA devices of compute capability >= 9.0 with programmatic stream
+// serialization (PDL), so a kernel's launch and prologue overlap the previous kernel's tail. The
+// kernels call pdl_wait_for_previous_grid() before touching memory, so results are the same.
 template <typename... KArgs, typename... Args>
 inline void launch(void (*kernel)(KArgs...), unsigned grid, unsigned block, gpuStream stream,
                    Args... args) {
 #if defined(USE_ROCM)
   kernel<<<grid, block, 0, stream>>>(args...);
 #else
-  // PTGQ_NO_PDL=1: plain launches (diagnostic, to measure what the PDL attribute costs or hides).
-  static const bool no_pdl = [] {
-    const char* v = getenv("PTGQ_NO_PDL");
-    return v != nullptr && atoi(v) != 0;
-  }();
-  if (!no_pdl && device_supports_pdl()) {
+  if (device_supports_pdl()) {
     cudaLaunchConfig_t config = {};
     config.gridDim = dim3(grid);
     config.blockDim = dim3(block);

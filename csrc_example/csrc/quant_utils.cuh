@@ -2,8 +2,6 @@
 // quantization of the spec, written once so every path (fast, general, packed) is bit-identical.
 #pragma once
 
-#include <cstdlib>
-
 #include "ops.h"
 #include "portability.cuh"
 
@@ -92,42 +90,40 @@ PTGQ_D uint16_t quantize2_rcp(float x0, float x1, float s, float r, float qmin, 
                                clamp_q(div_by_rcp(x1, s, r), qmin, qmax));
 }
 
-// Vectorized lane I/O for the fast paths: a lane owns kElems consecutive elements, read with
-// 16-byte loads (pointer 16-byte aligned) and written with one store of kElems bytes.
+// A lane's share of one group in the fast paths: kElems elements in 16-byte vectors (the group
+// 16-byte aligned), vector i of the lane being vector (lane + i * lanes) of the group, so each
+// load instruction of a warp reads whole contiguous segments (full 32-byte sectors). Loaded raw
+// first (load_raw_strided), converted to float when the group is processed (unpack), so a
+// kernel can have several groups' loads in flight for few registers.
+template <typename In>
+constexpr int kVecElems = 16 / static_cast<int>(sizeof(typename In::Storage));
+
 template <typename In, int kElems>
-PTGQ_D void load_lane(const typename In::Storage* __restrict__ p, float (&v)[kElems]) {
-  using S = typename In::Storage;
-  constexpr int kPerVec = 16 / static_cast<int>(sizeof(S));
-  static_assert(kElems % kPerVec == 0, "lane must be whole 16-byte vectors");
-  uint4 raw[kElems / kPerVec];
+PTGQ_D void load_raw_strided(const typename In::Storage* __restrict__ group, int lane, int lanes,
+                             uint4 (&raw)[kElems / kVecElems<In>]) {
 #pragma unroll
-  for (int i = 0; i < kElems / kPerVec; ++i) raw[i] = reinterpret_cast<const uint4*>(p)[i];
-#pragma unroll
-  for (int i = 0; i < kElems / kPerVec; ++i) {
-    const S* e = reinterpret_cast<const S*>(&raw[i]);
-#pragma unroll
-    for (int j = 0; j < kPerVec; ++j) v[i * kPerVec + j] = In::to_float(e[j]);
+  for (int i = 0; i < kElems / kVecElems<In>; ++i) {
+    raw[i] = reinterpret_cast<const uint4*>(group)[lane + i * lanes];
   }
 }
 
-// Strided ownership: the lane's i-th 16-byte vector is vector (lane + i * lanes) of the group,
-// so each load instruction of a warp reads whole contiguous segments (full 32-byte sectors).
+template <typename In, int kElems>
+PTGQ_D void unpack(const uint4 (&raw)[kElems / kVecElems<In>], float (&v)[kElems]) {
+  using S = typename In::Storage;
+#pragma unroll
+  for (int i = 0; i < kElems / kVecElems<In>; ++i) {
+    const S* e = reinterpret_cast<const S*>(&raw[i]);
+#pragma unroll
+    for (int j = 0; j < kVecElems<In>; ++j) v[i * kVecElems<In> + j] = In::to_float(e[j]);
+  }
+}
+
 template <typename In, int kElems>
 PTGQ_D void load_lane_strided(const typename In::Storage* __restrict__ group, int lane, int lanes,
                               float (&v)[kElems]) {
-  using S = typename In::Storage;
-  constexpr int kPerVec = 16 / static_cast<int>(sizeof(S));
-  uint4 raw[kElems / kPerVec];
-#pragma unroll
-  for (int i = 0; i < kElems / kPerVec; ++i) {
-    raw[i] = reinterpret_cast<const uint4*>(group)[lane + i * lanes];
-  }
-#pragma unroll
-  for (int i = 0; i < kElems / kPerVec; ++i) {
-    const S* e = reinterpret_cast<const S*>(&raw[i]);
-#pragma unroll
-    for (int j = 0; j < kPerVec; ++j) v[i * kPerVec + j] = In::to_float(e[j]);
-  }
+  uint4 raw[kElems / kVecElems<In>];
+  load_raw_strided<In, kElems>(group, lane, lanes, raw);
+  unpack<In, kElems>(raw, v);
 }
 
 // Store matching load_lane_strided: the output of vector i (kPerVec bytes) goes to byte offset
@@ -183,31 +179,44 @@ PTGQ_D void quantize_lane_rcp(const float (&v)[kElems], float s, float qmin, flo
   }
 }
 
-// The fast paths' quantization of one lane: through the reciprocal where that is proven to give
-// the same bytes as division (`allow_rcp`: 16-bit input and checked bounds, decided on the host;
-// the group's absmax in rcp_domain), else dividing. The condition is uniform over the group.
-template <typename Out, int kElems>
-PTGQ_D void quantize_lane_auto(const float (&v)[kElems], float absmax, float s, float eps,
-                               float qmin, float qmax, bool allow_rcp, uint32_t (&w)[kElems / 4]) {
+// The dividing fallback of the 16-bit fast paths (groups outside rcp_domain, bounds the check
+// does not cover): out of line, re-reading the lane's input, so the hot path keeps no extra
+// values live (inlined beside the reciprocal path, it made the 32-register kernels spill).
+template <typename In, typename Out, int kElems>
+__device__ __noinline__ void divide_lane_strided(const typename In::Storage* __restrict__ group_in,
+                                                 uint8_t* __restrict__ group_q, int lane, int lanes,
+                                                 float s, float qmin, float qmax) {
+  float v[kElems];
+  load_lane_strided<In, kElems>(group_in, lane, lanes, v);
+  uint32_t w[kElems / 4];
+  quantize_lane<Out, kElems>(v, s, qmin, qmax, w);
+  store_lane_strided<kElems, 16 / static_cast<int>(sizeof(typename In::Storage))>(group_q, lane,
+                                                                                  lanes, w);
+}
+
+// The fast paths' quantization and store of one lane (strided ownership, as
+// load_lane_strided): through the reciprocal where that is proven to give the same bytes as
+// division (`allow_rcp`: 16-bit input and checked bounds, decided on the host; the group's
+// absmax in rcp_domain), else dividing. The condition is uniform over the group.
+template <typename In, typename Out, int kElems>
+PTGQ_D void quantize_store_lane(const float (&v)[kElems], const typename In::Storage* group_in,
+                                uint8_t* group_q, int lane, int lanes, float absmax, float s,
+                                float eps, float qmin, float qmax, bool allow_rcp) {
+  constexpr int kPerVec = 16 / static_cast<int>(sizeof(typename In::Storage));
+  uint32_t w[kElems / 4];
   if (allow_rcp && rcp_domain(absmax, eps)) {
     quantize_lane_rcp<Out, kElems>(v, s, qmin, qmax, w);
+  } else if constexpr (kPerVec == 8) {
+    divide_lane_strided<In, Out, kElems>(group_in, group_q, lane, lanes, s, qmin, qmax);
+    return;
   } else {
     quantize_lane<Out, kElems>(v, s, qmin, qmax, w);
   }
+  store_lane_strided<kElems, kPerVec>(group_q, lane, lanes, w);
 }
 
 // Host side: the (output format, qmin, qmax) combinations the exhaustive check covers (the
 // wrappers' bounds).
-// PTGQ_DIVIDE=1 turns the reciprocal path off (every element divides): for re-measuring the
-// division baseline. Results are identical either way.
-inline bool rcp_disabled_by_env() {
-  static const bool disabled = [] {
-    const char* v = std::getenv("PTGQ_DIVIDE");
-    return v != nullptr && std::atoi(v) != 0;
-  }();
-  return disabled;
-}
-
 inline bool rcp_bounds_checked(DType out, float qmin, float qmax) {
   switch (out) {
     case DType::kFloat8E4M3FN: return qmin == -448.0f && qmax == 448.0f;

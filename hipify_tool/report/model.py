@@ -3,12 +3,13 @@
 Three kinds of result:
 
 * **replaced**: every token a map replaces in code (comments and strings are not counted);
-* **unsupported**: a replaced name whose HIP name the target is known to lack;
+* **unsupported**: a replacement whose HIP name the target ROCm's headers do not declare;
 * **leftover**: a CUDA-looking name, header or inline PTX that no map replaces.
 
 Where a finding sits decides how it counts (docs/reports.md, "What counts"): in code a ROCm compile
 sees, it is a *problem* and fails ``--strict``; in a branch ROCm does not take, or one only ROCm
-takes, it is reported separately as *guarded* and never fails ``--strict``.
+takes, it is reported separately as *guarded* and never fails ``--strict``. A CUDA-looking name the
+project declares itself for ROCm is not a finding: it is listed as *defined by the project*.
 """
 
 from __future__ import annotations
@@ -20,8 +21,24 @@ from typing import Literal
 
 from ..errors import CheckFailed
 from ..options import ReportFormat
+from .declarations import Declaration
 
-__all__ = ["RULES", "RULE_INDEX", "Rule", "Finding", "FindingKind", "Context", "Replacement", "FileReport", "Report"]
+__all__ = [
+    "RULES",
+    "RULE_INDEX",
+    "Rule",
+    "Finding",
+    "FindingKind",
+    "Context",
+    "Replacement",
+    "Suppressed",
+    "ProjectName",
+    "FileReport",
+    "IncludeNote",
+    "IncludeStatus",
+    "Report",
+    "plural",
+]
 
 FindingKind = Literal["unsupported", "leftover"]
 Context = Literal["shared", "cuda-only", "rocm-only"]
@@ -37,8 +54,17 @@ class Rule:
     help: str
 
 
+def plural(count: int, noun: str, plural_form: str | None = None) -> str:
+    """``1 file``, ``2 files``: counts as a reader expects them."""
+    return f"{count} {noun if count == 1 else (plural_form or noun + 's')}"
+
+
 RULES: tuple[Rule, ...] = (
-    Rule("unsupported", "Unsupported on HIP", "PyTorch's tables mark this CUDA name HIP_UNSUPPORTED."),
+    Rule(
+        "unsupported",
+        "Unsupported on the target ROCm",
+        "A mapped HIP name (or header) that the target ROCm's headers (--rocm-path) do not declare.",
+    ),
     Rule("cuda-runtime-api", "CUDA runtime API", "cuda[A-Z]* names (cudaFoo) with no mapping."),
     Rule("cuda-driver-api", "CUDA driver API", "cu[A-Z]* functions and CU[a-z]* types with no mapping."),
     Rule("cuda-macro", "CUDA macro or enumerator", "CUDA_*, CU*_*, CUDART_*, __CUDA*__, __NVCC__ used in code."),
@@ -68,7 +94,21 @@ RULES: tuple[Rule, ...] = (
         "CUDA header",
         "An include of a CUDA toolkit header that no map renames and the project does not provide.",
     ),
-    Rule("inline-ptx", "Inline PTX", "An asm statement whose text is PTX (dotted instructions: cvt.rn.f16.f32)."),
+    Rule(
+        "inline-ptx",
+        "Inline PTX",
+        "An asm statement whose text is PTX: an instruction with dotted types (cvt.rn.f16.f32), .reg, %laneid.",
+    ),
+    Rule(
+        "include-not-found",
+        "Include not found",
+        "A quoted #include found neither beside its file nor in any include dir: left as written.",
+    ),
+    Rule(
+        "include-leaves-project",
+        "Include leaves the project",
+        "A relative #include that reaches a file outside the project, which the output root cannot follow.",
+    ),
 )
 RULE_INDEX = {rule.id: i for i, rule in enumerate(RULES)}
 
@@ -97,6 +137,8 @@ class Finding:
     context: Context
     """Anything but ``"shared"`` is reported separately and is never a problem."""
     replacement: str | None = None
+    closest: tuple[str, ...] = ()
+    """For an unsupported name: the closest names the target declares, best first."""
 
     @property
     def guarded(self) -> bool:
@@ -107,7 +149,14 @@ class Finding:
     def message(self) -> str:
         rule = RULES[RULE_INDEX[self.rule]]
         if self.kind == "unsupported":
-            text = f"{self.identifier} is marked unsupported on HIP by PyTorch's tables (-> {self.replacement})"
+            if "/" in (self.replacement or ""):  # a header
+                text = f"<{self.identifier}> is mapped to <{self.replacement}>, which the target ROCm does not have"
+            else:
+                text = (
+                    f"{self.identifier} is mapped to {self.replacement}, which the target ROCm's headers do not declare"
+                )
+            if self.closest:
+                text += f" (closest: {', '.join(self.closest)})"
         elif self.rule == "cuda-header":
             text = f"<{self.identifier}> is a CUDA header that no map renames"
         elif self.rule == "inline-ptx":
@@ -122,6 +171,53 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class Suppressed:
+    """A name that would be a finding but that the project declares itself for ROCm."""
+
+    line: int
+    col: int
+    identifier: str
+    rule: str
+    declaration: Declaration
+
+
+@dataclass(frozen=True)
+class ProjectName:
+    """A CUDA-looking (or missing HIP) name the project declares itself, with how often it is used."""
+
+    identifier: str
+    rule: str
+    declaration: Declaration
+    uses: int
+
+
+IncludeStatus = Literal["not-found", "leaves-project", "external"]
+
+
+@dataclass(frozen=True)
+class IncludeNote:
+    """An include whose target is not in the output root: a quoted include found nowhere, one that
+    leaves the project by a relative path (both warnings), or one of a header in an include dir outside
+    the project (external: read-only, left as written)."""
+
+    line: int
+    col: int
+    kind: str
+    """``quote`` or ``angle``."""
+    include: str
+    """The path as written."""
+    status: IncludeStatus
+    message: str
+    reaches: str | None = None
+    """The header reached outside the project (absolute), if any."""
+
+    @property
+    def rule(self) -> str | None:
+        """The SARIF rule of a warning (``None``: an external include, not a warning)."""
+        return {"not-found": "include-not-found", "leaves-project": "include-leaves-project"}.get(self.status)
+
+
+@dataclass(frozen=True)
 class FileReport:
     source: str
     """Relative to the project dir (POSIX separators)."""
@@ -129,6 +225,10 @@ class FileReport:
     """Relative to the output root."""
     replacements: tuple[Replacement, ...]
     findings: tuple[Finding, ...]
+    suppressed: tuple[Suppressed, ...] = ()
+    """Names the project declares itself: not findings (listed as defined by the project)."""
+    includes: tuple[IncludeNote, ...] = ()
+    """Includes the output root cannot hold the target of (found nowhere, outside the project)."""
 
     @property
     def problems(self) -> list[Finding]:
@@ -149,8 +249,10 @@ class Report:
     project_dir: Path
     files: tuple[FileReport, ...]
     unsupported_known: bool
-    """False when PyTorch's tables carry no support markers (torch 2.13): 'unsupported' is then empty."""
+    """False when no ROCm headers were found: 'unsupported' is then empty (the notes say why)."""
     notes: tuple[str, ...] = ()
+    target: str | None = None
+    """The headers unsupported names were checked against (``HIP 5.2 headers under /usr/include``)."""
 
     @property
     def problems(self) -> list[Finding]:
@@ -164,7 +266,20 @@ class Report:
             "unsupported": sum(fr.count("unsupported") for fr in self.files),
             "leftover": sum(fr.count("leftover") for fr in self.files),
             "guarded": sum(len(fr.guarded) for fr in self.files),
+            "defined_by_project": len(self.defined_by_project()),
         }
+
+    def defined_by_project(self) -> list[ProjectName]:
+        """Names the project declares itself that would otherwise be findings, each with its declaration."""
+        uses: dict[tuple[str, str, Declaration], int] = {}
+        for fr in self.files:
+            for s in fr.suppressed:
+                key = (s.identifier, s.rule, s.declaration)
+                uses[key] = uses.get(key, 0) + 1
+        return [
+            ProjectName(name, rule, d, n)
+            for (name, rule, d), n in sorted(uses.items(), key=lambda kv: (kv[0][0], kv[0][2].path, kv[0][2].line))
+        ]
 
     def counts_by_context(self) -> dict[str, int]:
         """Findings outside shared code, by context (``cuda-only``, ``rocm-only``)."""
@@ -174,12 +289,9 @@ class Report:
                 counts[f.context] += 1
         return counts
 
-    def display_path(self, source: str, cwd: str | None = None) -> str:
-        """A source path as compilers print it: relative to the working dir when under it."""
-        path = os.path.join(str(self.project_dir), source)
-        cwd = cwd or os.getcwd()
-        rel = os.path.relpath(path, cwd)
-        return path if rel.startswith("..") else rel
+    def display_path(self, source: str) -> str:
+        """A source's path as the tool's own warnings and errors name files: absolute."""
+        return os.path.join(str(self.project_dir), source)
 
     def level(self, f: Finding) -> str:
         """Compiler-style level: ``note`` outside shared code, ``error`` for unsupported names."""
@@ -191,15 +303,19 @@ class Report:
         unsupported = str(t["unsupported"]) if self.unsupported_known else "n/a"
         by_context = self.counts_by_context()
         summary = (
-            f"hipify-tool: report: {t['files']} files, {t['replaced']} identifiers replaced, "
+            f"hipify-tool: report: {plural(t['files'], 'file')}, {plural(t['replaced'], 'identifier')} replaced, "
             f"{unsupported} unsupported, "
             f"{t['leftover']} left over; not counted: {by_context['cuda-only']} in branches ROCm does not take, "
-            f"{by_context['rocm-only']} in branches only ROCm takes"
+            f"{by_context['rocm-only']} in branches only ROCm takes, "
+            f"{plural(t['defined_by_project'], 'name')} the project defines"
         )
-        return [summary, *(f"hipify-tool: report: note: {note}" for note in self.notes)]
+        notes = list(self.notes)
+        if self.target is not None:
+            notes.insert(0, f"unsupported: checked against the {self.target}")
+        return [summary, *(f"hipify-tool: report: note: {note}" for note in notes)]
 
-    def finding_line(self, source: str, f: Finding, cwd: str | None = None) -> str:
-        return f"{self.display_path(source, cwd)}:{f.line}:{f.col}: {self.level(f)}: {f.message} [{f.rule}]"
+    def finding_line(self, source: str, f: Finding) -> str:
+        return f"{self.display_path(source)}:{f.line}:{f.col}: {self.level(f)}: {f.message} [{f.rule}]"
 
     def problem_lines(self) -> list[str]:
         """One line per problem (what ``-q --strict`` still prints)."""
@@ -210,12 +326,14 @@ class Report:
         problems = self.problems
         if not problems:
             return None
-        return CheckFailed(f"--strict: {len(problems)} CUDA names are left or unsupported in code ROCm compiles")
+        names = plural(len(problems), "CUDA name")
+        verb = "is" if len(problems) == 1 else "are"
+        return CheckFailed(f"--strict: {names} {verb} left or unsupported in code ROCm compiles")
 
-    def to_text(self, *, verbose: bool = False, cwd: str | None = None) -> str:
+    def to_text(self, *, verbose: bool = False) -> str:
         from .writers import to_text
 
-        return to_text(self, verbose=verbose, cwd=cwd)
+        return to_text(self, verbose=verbose)
 
     def to_json(self) -> str:
         from .writers import to_json

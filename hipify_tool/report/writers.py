@@ -8,22 +8,29 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
-from .model import RULE_INDEX, RULES, Finding, Report
+from .model import RULE_INDEX, RULES, Finding, ProjectName, Report, plural
 
 __all__ = ["to_text", "to_json", "to_sarif"]
 
 
-def to_text(report: Report, *, verbose: bool = False, cwd: str | None = None) -> str:
+def to_text(report: Report, *, verbose: bool = False) -> str:
     """Compiler-style lines (``file:line:col: level: message [rule]``), then the summary."""
     lines: list[str] = []
     for fr in report.files:
         shown = fr.findings if verbose else tuple(fr.problems)
-        lines.extend(report.finding_line(fr.source, f, cwd) for f in shown)
+        lines.extend(report.finding_line(fr.source, f) for f in shown)
         if verbose:
             lines.append(
-                f"{report.display_path(fr.source, cwd)}: {len(fr.replacements)} replaced, "
+                f"{report.display_path(fr.source)}: {len(fr.replacements)} replaced, "
                 f"{fr.count('unsupported')} unsupported, {fr.count('leftover')} left over, "
                 f"{len(fr.guarded)} guarded"
+            )
+    if verbose:
+        for name in report.defined_by_project():
+            d = name.declaration
+            lines.append(
+                f"{report.display_path(d.path)}:{d.line}: note: {name.identifier} is defined by the project "
+                f"({d.kind}): not reported ({plural(name.uses, 'occurrence')}) [defined-by-project]"
             )
     lines.extend(report.summary_lines())
     return "\n".join(lines) + "\n"
@@ -44,16 +51,31 @@ def to_json(report: Report) -> str:
         }
         if f.replacement is not None:
             d["replacement"] = f.replacement
+        if f.kind == "unsupported":
+            d["closest"] = list(f.closest)
         return d
+
+    def project_name(n: ProjectName) -> dict[str, Any]:
+        d = n.declaration
+        return {
+            "identifier": n.identifier,
+            "kind": "defined-by-project",
+            "rule": n.rule,
+            "declared": d.where,
+            "declaration": d.kind,
+            "uses": n.uses,
+        }
 
     doc = {
         "tool": "hipify-tool",
         "version": __version__,
-        "format": 1,
+        "format": 2,
         "project_dir": str(report.project_dir),
         "unsupported_known": report.unsupported_known,
+        "rocm": report.target,
         "notes": list(report.notes),
         "totals": report.totals(),
+        "defined_by_project": [project_name(n) for n in report.defined_by_project()],
         "files": [
             {
                 "source": fr.source,
@@ -67,6 +89,18 @@ def to_json(report: Report) -> str:
                     for r in fr.replacements
                 ],
                 "findings": [finding(f) for f in fr.findings],
+                "includes": [
+                    {
+                        "line": n.line,
+                        "col": n.col,
+                        "kind": n.kind,
+                        "include": n.include,
+                        "status": n.status,
+                        "message": n.message,
+                        "reaches": n.reaches,
+                    }
+                    for n in fr.includes
+                ],
             }
             for fr in report.files
         ],
@@ -112,6 +146,20 @@ def to_sarif(report: Report, *, cwd: str | None = None) -> str:
                     "partialFingerprints": {"identifier/v1": f"{fr.source}:{f.rule}:{f.identifier}"},
                 }
             )
+        for n in fr.includes:
+            if n.rule is None:
+                continue
+            region = {"startLine": n.line, "startColumn": n.col, "endColumn": n.col + len(n.include)}
+            results.append(
+                {
+                    "ruleId": n.rule,
+                    "ruleIndex": RULE_INDEX[n.rule],
+                    "level": "warning",
+                    "message": {"text": n.message},
+                    "locations": [{"physicalLocation": {"artifactLocation": dict(location), "region": region}}],
+                    "partialFingerprints": {"identifier/v1": f"{fr.source}:{n.rule}:{n.include}"},
+                }
+            )
     rules = [
         {
             "id": rule.id,
@@ -138,7 +186,16 @@ def to_sarif(report: Report, *, cwd: str | None = None) -> str:
                 "originalUriBaseIds": {"%SRCROOT%": {"uri": Path(cwd).as_uri() + "/"}},
                 "columnKind": "unicodeCodePoints",
                 "results": results,
-                "properties": {"totals": report.totals(), "unsupportedKnown": report.unsupported_known},
+                "properties": {
+                    "totals": report.totals(),
+                    "unsupportedKnown": report.unsupported_known,
+                    "rocm": report.target,
+                    "notes": list(report.notes),
+                    "externalHeaders": sorted({n.reaches for fr in report.files for n in fr.includes if n.reaches}),
+                    "definedByProject": [
+                        f"{n.identifier} ({n.declaration.where})" for n in report.defined_by_project()
+                    ],
+                },
             }
         ],
     }

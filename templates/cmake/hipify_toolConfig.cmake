@@ -1,7 +1,7 @@
 # find_package(hipify_tool CONFIG) entry point.
 #
 # Finds the Python interpreter that runs the hipify-tool next to this file, then includes
-# HipifyTool.cmake, which defines hipify_sources(). Sets:
+# HipifyTool.cmake, which defines hipify_sources() and hipify_tool_target_sources(). Sets:
 #   hipify_tool_VERSION                the package version
 #   hipify_tool_PYTHON_EXECUTABLE      (cache) the interpreter; set it to choose one
 #   hipify_tool_PYTHON_VERSION         that interpreter's version

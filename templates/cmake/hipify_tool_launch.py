@@ -24,7 +24,7 @@ def _probe() -> int:
     from hipify_tool.errors import HipifyToolError
 
     try:
-        torch_adapter.hipify_dir()
+        torch_adapter.locate()
     except HipifyToolError as exc:
         print(exc, file=sys.stderr)
         return 5

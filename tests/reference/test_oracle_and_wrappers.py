@@ -88,6 +88,58 @@ def test_software_fp8_matches_torch(tmp_path: Path) -> None:
     assert torch.equal(got[:, 1], fnuz), int((got[:, 1] != fnuz).sum())
 
 
+_FASTDIV_CHECK = r"""
+#include "portability.cuh"
+#include <cstdio>
+#include <vector>
+int main() {
+  std::vector<uint32_t> divisors;
+  for (uint32_t d = 1; d < 4096; ++d) divisors.push_back(d);
+  for (int b = 12; b < 31; ++b) {
+    for (int64_t e = -3; e <= 3; ++e) divisors.push_back(uint32_t((int64_t{1} << b) + e));
+  }
+  divisors.push_back(0x7fffffffu);
+  divisors.push_back(3000009u);
+  unsigned long long checked = 0, bad = 0;
+  for (uint32_t d : divisors) {
+    const ptgq::FastDiv f = ptgq::FastDiv::make(d);
+    auto check = [&](uint64_t n) {
+      if (n >= 0x80000000ull) return;
+      ++checked;
+      if (f.div(uint32_t(n)) != uint32_t(n) / d && bad++ < 5) printf("bad %u %llu\n", d, (unsigned long long)n);
+    };
+    for (uint64_t n = 0; n < 2048; ++n) check(n);
+    for (uint64_t q = 1; q < 0x80000000ull / d + 2; q = q * 3 + 1) {
+      check(q * d - 1);
+      check(q * d);
+      check(q * d + 1);
+    }
+    for (uint64_t n = 0x7fffffffull - 2048; n < 0x80000000ull; ++n) check(n);
+  }
+  printf("checked %llu mismatches %llu\n", checked, bad);
+  return bad != 0;
+}
+"""
+
+
+def test_fast_division_matches_integer_division(tmp_path: Path) -> None:
+    """portability.cuh's FastDiv (the kernels' row / word split) against `/`, compiled as host
+    C++: every divisor below 4096 and around each power of two up to 2^31, numerators around
+    multiples of the divisor and at both ends of the domain [0, 2^31)."""
+    cxx = shutil.which("g++") or shutil.which("c++") or shutil.which("clang++-19")
+    if cxx is None:
+        pytest.skip("needs a C++ compiler")
+    src = tmp_path / "fastdiv.cpp"
+    src.write_text(_FASTDIV_CHECK)
+    exe = tmp_path / "fastdiv"
+    subprocess.run(
+        [cxx, "-std=c++17", "-O2", f"-I{REPO / 'csrc_example' / 'csrc'}", str(src), "-o", str(exe)], check=True
+    )
+    proc = subprocess.run([str(exe)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout
+    assert int(proc.stdout.split()[1]) > 10_000_000, proc.stdout
+
+
 def test_wrapper_validation() -> None:
     x = torch.randn(4, 256)
     with pytest.raises(ValueError, match="e5m2"):
