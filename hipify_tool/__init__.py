@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .api import RunResult, plan, run
     from .errors import HipifyToolError
     from .options import Options
-    from .planner import Plan, PlannedFile
+    from .planned import Plan, PlannedFile
 
 __all__ = ["__version__", "plan", "run", "Options", "Plan", "PlannedFile", "RunResult", "HipifyToolError"]
 
@@ -25,8 +25,8 @@ _EXPORTS = {
     "RunResult": "api",
     "HipifyToolError": "errors",
     "Options": "options",
-    "Plan": "planner",
-    "PlannedFile": "planner",
+    "Plan": "planned",
+    "PlannedFile": "planned",
 }
 
 

@@ -26,7 +26,8 @@ from .manifest import STATE_DIR, Manifest
 from .maps import CustomMap, load_maps
 from .materialise import locked_output_root, root_is_locked_before, write_plan, write_text_if_changed
 from .options import Options
-from .planner import Plan, make_plan
+from .planned import Plan
+from .planner import make_plan
 
 if TYPE_CHECKING:
     from .errors import CheckFailed

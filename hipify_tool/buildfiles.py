@@ -15,7 +15,7 @@ from pathlib import Path
 from .errors import EnvironmentProblem
 from .materialise import write_text_if_changed
 from .options import ListFormat, Options
-from .planner import Plan
+from .planned import Plan
 
 __all__ = ["format_list", "format_depfile", "format_cmake_plan", "write_build_files", "touch_stamp"]
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from .errors import CheckFailed
 from .manifest import STATE_DIR, Entry, Manifest
 from .options import Options
-from .planner import Plan
+from .planned import Plan
 
 __all__ = ["CheckResult", "check_tree", "unified_diff"]
 

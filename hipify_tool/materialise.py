@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .errors import EnvironmentProblem
 from .manifest import STATE_DIR, Entry, Manifest, journal_json, journal_path, manifest_path
-from .planner import Plan
+from .planned import Plan
 
 __all__ = [
     "WriteResult",

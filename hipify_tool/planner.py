@@ -19,10 +19,7 @@ import os
 import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Literal
 
-from ._version import __version__
 from .errors import FileProblem, TranslationError, UsageError
 from .graph import strongly_connected_components
 from .includes import (
@@ -40,123 +37,17 @@ from .layout import Breach, place_copies
 from .manifest import Entry, Manifest
 from .naming import check_conflicts, hip_path, output_name, repeated
 from .options import Options
+from .planned import IncludeWarning, Plan, PlannedFile, options_key
 from .translate import Decoded, TranslationFailure, Translator, add_breadcrumb, decode, encode
 from .workers import translate_all
 
-__all__ = ["Plan", "PlannedFile", "IncludeWarning", "make_plan", "options_key"]
+__all__ = ["make_plan"]
 
 Progress = Callable[[int, int], None]
 
 _ROCM_HEADERS = ("hip/",)
 """Quoted includes of ROCm's own headers (``"hip/hip_runtime.h"``, PyTorch's header magic) are the
 translation's, not the project's: never a "not found" warning."""
-
-
-@dataclass(frozen=True)
-class PlannedFile:
-    """One input and the output the run writes for it."""
-
-    source: str
-    """Relative to the project dir, POSIX separators."""
-    output: str
-    """Relative to the output root, POSIX separators."""
-    translated: bool
-    """False for files reached by ``#include`` whose extension is not translated: copied as they are."""
-    changed: bool
-    """The translation changed the text (an unchanged header keeps its name, as with PyTorch)."""
-    resolutions: tuple[Resolution, ...]
-    """Each include directive (as step 1 of the translation left it) and what it reached."""
-    data: bytes | None
-    """Bytes to write; ``None`` when the manifest shows the output on disk is already right."""
-    source_data: bytes | None
-    """The source's bytes when the plan read them (``None``: unchanged since the last run, not read)."""
-    entry: Entry
-    mode: int
-    """The source's permission bits, which the output (and its copies) keep."""
-
-    @property
-    def includes(self) -> tuple[str, ...]:
-        """Planned files this file includes (sources), in the order written."""
-        return tuple(r.target for r in self.resolutions if r.target is not None)
-
-
-@dataclass(frozen=True)
-class IncludeWarning:
-    """An include the output root cannot honour: found nowhere, or reached by a relative path out of
-    the project. ``line``/``col`` are the include path's, in the source."""
-
-    source: str
-    line: int
-    col: int
-    site: IncludeSite
-    kind: Literal["not-found", "leaves-project"]
-    message: str
-    """Without the ``file:line:`` prefix."""
-    reaches: str | None = None
-    """``leaves-project``: the file reached outside the project."""
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Everything a run will do, decided before anything is written."""
-
-    options: Options
-    inputs: tuple[str, ...]
-    """The given or selected inputs, in order (what ``run`` lists)."""
-    files: dict[str, PlannedFile]
-    """Every planned file, inputs and the headers they reach, by source path."""
-    warnings: tuple[str, ...]
-    stale: tuple[str, ...]
-    """Outputs recorded in the manifest whose source no longer exists."""
-    key: str
-    """The manifest key: hipify-tool's version, PyTorch's tables, the maps and the output-changing options."""
-    translated_count: int
-    """How many files went through translation in this plan (0 on a no-op rerun)."""
-    copies: dict[str, str] = field(default_factory=dict)
-    """Sibling copies (output path -> the source whose output they copy): where a moved or copied
-    file's includes look for a header, so that the output root is self-contained (:mod:`.layout`)."""
-    include_warnings: tuple[IncludeWarning, ...] = ()
-
-    def output_path(self, rel_output: str) -> Path:
-        return self.options.output_dir / rel_output
-
-    def source_path(self, rel_source: str) -> Path:
-        return self.options.project_dir / rel_source
-
-    def input_outputs(self) -> list[Path]:
-        """One output per input, in input order: what a build compiles."""
-        return [self.output_path(self.files[rel].output) for rel in self.inputs]
-
-    def all_outputs(self) -> list[Path]:
-        """Every file the run writes, sorted: what a build system declares as OUTPUT."""
-        return sorted([*(self.output_path(f.output) for f in self.files.values()), *map(self.output_path, self.copies)])
-
-    def external_headers(self) -> list[Path]:
-        """Headers outside the project that includes reached: read-only, never written."""
-        found = {r.external for f in self.files.values() for r in f.resolutions if r.external is not None}
-        return sorted(Path(p) for p in found)
-
-    def dependencies(self) -> list[Path]:
-        """Every file the plan read (the external headers included): what the outputs depend on."""
-        return sorted([*(self.source_path(f.source) for f in self.files.values()), *self.external_headers()])
-
-    def planned_outputs(self) -> dict[str, bytes | None]:
-        """Every output and sibling copy (relative to the output root) with its planned bytes (``None``:
-        the output on disk is already right)."""
-        out = {f.output: f.data for f in self.files.values()}
-        out.update((copy, self.files[source].data) for copy, source in self.copies.items())
-        return out
-
-    def source_bytes(self, rel: str) -> bytes:
-        """A planned file's source, from memory when the plan read it."""
-        data = self.files[rel].source_data
-        return data if data is not None else read_bytes(str(self.source_path(rel)))
-
-
-def options_key(options: Options, tables_fingerprint: str) -> str:
-    """Fingerprint of everything besides the input bytes that changes outputs."""
-    parts = [__version__, tables_fingerprint, str(options.project_dir), *options.output_key_parts()]
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
 
 
 def _digest(data: bytes) -> str:

@@ -8,6 +8,7 @@ checked against its own ``hipify()`` by ``benchmarks/check_torch_versions.py``, 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -145,3 +146,19 @@ def test_hipify_1_0_tables_are_read_as_pytorch_reads_them_for_extensions(tmp_pat
     ]
     doctor = cli(torch_root, "doctor")
     assert "1.0.0+" in doctor.stdout and "(4 mappings, 1 marked unsupported)" in doctor.stdout, doctor.stdout
+
+
+def test_hipify_files_load_without_sys_modules(tmp_path: Path) -> None:
+    """Every relative-import form a hipify file uses runs against its siblings; nothing joins sys.modules."""
+    import sys
+
+    (tmp_path / "constants.py").write_text("API_X = 1\n_PRIVATE = 2\n")
+    (tmp_path / "version.py").write_text("__version__ = '9.9'\n")
+    (tmp_path / "user.py").write_text(
+        "import os\nfrom .constants import *\nfrom .version import __version__ as v\nfrom . import constants\n"
+        "RESULT = (API_X, v, constants.API_X, '_PRIVATE' in globals(), os.sep)\n"
+    )
+    before = set(sys.modules)
+    namespace = torch_adapter.load_module(tmp_path, "user")
+    assert namespace["RESULT"] == (1, "9.9", 1, False, os.sep)
+    assert set(sys.modules) == before

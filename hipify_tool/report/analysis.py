@@ -29,7 +29,7 @@ from .model import Context, FileReport, Finding, Replacement, Report, Suppressed
 
 if TYPE_CHECKING:
     from ..maps import CustomMap
-    from ..planner import Plan
+    from ..planned import Plan
 
 __all__ = ["Analyser", "Source", "analyse_plan", "ROCM_PROVIDED", "is_ptx"]
 

@@ -14,7 +14,7 @@ from ..includes import find_include_positions
 from .model import IncludeNote
 
 if TYPE_CHECKING:
-    from ..planner import Plan
+    from ..planned import Plan
 
 __all__ = ["include_notes"]
 

@@ -155,6 +155,14 @@ HIP_CMAKE_MIN = (3, 27)
 APT_PACKAGES = "clang-19 clang-tools-19 llvm-19 lld-19 rocm-device-libs libamdhip64-dev libclang-rt-19-dev"
 
 
+def run_step(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """Run a build step; on failure, fail the test with the step's output."""
+    proc: subprocess.CompletedProcess[str] = subprocess.run(cmd, capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
+    if proc.returncode != 0:
+        pytest.fail(f"exit {proc.returncode}: {' '.join(cmd)}\n{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
 def require(ok: object, reason: str) -> None:
     """Skip when `ok` is false; in CI (CI set) fail instead: CI must prove the ROCm build."""
     if ok:

@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from ptgq_hip import (
     hip_cmake,
     missing_amd_tools,
     require,
+    run_step,
     tool_env,
     translate,
     translated_files,
@@ -41,23 +41,15 @@ from ptgq_hip import (
 ARCHS = ["gfx90a", "gfx942"]
 
 
-def _run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
-    """Run a build step; on failure, fail the test with the step's output."""
-    proc: subprocess.CompletedProcess[str] = subprocess.run(cmd, capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
-    if proc.returncode != 0:
-        pytest.fail(f"exit {proc.returncode}: {' '.join(cmd)}\n{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}")
-    return proc
-
-
 class Build:
     def __init__(self, cmake: str, tmp: Path) -> None:
         self.cmake = cmake
         self.dir = tmp / "build"
         self.bitcode = bitcode_with_gfx942(tmp)
-        self.hipify_dir = _run(
+        self.hipify_dir = run_step(
             [sys.executable, "-m", "hipify_tool", "--cmake-dir"], cwd=tmp, env=tool_env()
         ).stdout.strip()
-        self.configure = _run(
+        self.configure = run_step(
             [
                 cmake,
                 "-S",
@@ -77,7 +69,7 @@ class Build:
             ],
             cwd=tmp,
         ).stdout
-        self.build = _run([cmake, "--build", str(self.dir)]).stdout
+        self.build = run_step([cmake, "--build", str(self.dir)]).stdout
         self.objects = {
             name: self.dir / "CMakeFiles" / "_C.dir" / "hipified" / (Path(name).stem + ".hip.o") for name in GPU_SOURCES
         }
@@ -148,7 +140,7 @@ def test_build_compiles_hipify_tool_output_only(rocm: Build, tmp_path: Path) -> 
 
 
 def test_rebuild_is_a_no_op(rocm: Build) -> None:
-    assert "no work to do" in _run([rocm.cmake, "--build", str(rocm.dir)]).stdout
+    assert "no work to do" in run_step([rocm.cmake, "--build", str(rocm.dir)]).stdout
 
 
 def test_module_loads_into_cpu_torch(rocm: Build) -> None:
@@ -170,4 +162,4 @@ def test_module_loads_into_cpu_torch(rocm: Build) -> None:
         "    raise SystemExit('CPU call did not raise')\n"
     )
     env = dict(os.environ, HIP_VISIBLE_DEVICES="")
-    _run([sys.executable, "-c", code], env=env)
+    run_step([sys.executable, "-c", code], env=env)

@@ -32,6 +32,7 @@ from ptgq_hip import (
     ROCM_SOURCES,
     active_text,
     require,
+    run_step,
     tool_env,
     translate,
     translated_files,
@@ -55,25 +56,17 @@ PDL = "griddepcontrol"
 PDL_LAUNCH = "cudaLaunchKernelEx"
 
 
-def _run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
-    """Run a build step; on failure, fail the test with the step's output."""
-    proc: subprocess.CompletedProcess[str] = subprocess.run(cmd, capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
-    if proc.returncode != 0:
-        pytest.fail(f"exit {proc.returncode}: {' '.join(cmd)}\n{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}")
-    return proc
-
-
 class Build:
     """One HIP_ON_CUDA configure + build of csrc_example, the way the docs give the command."""
 
     def __init__(self, tmp: Path) -> None:
         self.dir = tmp / "build"
         self.tmp = tmp
-        self.hipify_dir = _run(
+        self.hipify_dir = run_step(
             [sys.executable, "-m", "hipify_tool", "--cmake-dir"], cwd=tmp, env=tool_env()
         ).stdout.strip()
         env = dict(os.environ, CUDACXX=NVCC or "")
-        self.configure = _run(
+        self.configure = run_step(
             [
                 "cmake",
                 "-S",
@@ -91,7 +84,7 @@ class Build:
             cwd=tmp,
             env=env,
         ).stdout
-        self.build = _run(["cmake", "--build", str(self.dir)], env=env).stdout
+        self.build = run_step(["cmake", "--build", str(self.dir)], env=env).stdout
         self.hipified = self.dir / "hipified"
         self.library = self.dir / "_C.so"
         self.commands = json.loads((self.dir / "compile_commands.json").read_text())
@@ -116,7 +109,7 @@ def _ptx(command: list[str], source: Path, out: Path) -> str:
     args = list(command)
     args[args.index("-c") : args.index("-c") + 2] = ["-ptx", str(source)]
     args[args.index("-o") + 1] = str(out)
-    _run(args)
+    run_step(args)
     return out.read_text()
 
 
@@ -213,7 +206,7 @@ def test_device_code_takes_the_rocm_branches(shim_build: Build, tmp_path: Path) 
         assert HW_FP8 not in ptx and PDL not in ptx, name
         assert "activemask" in ptx and "shfl.sync.bfly" in ptx, name
         obj = next(shim_build.dir.rglob(Path(name).stem + ".hip.o"))
-        symbols = _run(["nm", "--undefined-only", str(obj)]).stdout
+        symbols = run_step(["nm", "--undefined-only", str(obj)]).stdout
         assert PDL_LAUNCH not in symbols, name
     # Control: the CUDA source, same compiler and flags, uses the hardware path and PDL.
     hip_cmd = shim_build.command(shim_build.hipified / (Path(GPU_SOURCES[0]).stem + ".hip"))
@@ -232,7 +225,7 @@ def test_a_hip_name_the_shim_lacks_is_a_compile_error(tmp_path: Path) -> None:
     proc = subprocess.run(base, capture_output=True, text=True)
     assert proc.returncode != 0 and "hipDeviceSynchronize" in proc.stdout + proc.stderr
     src.write_text("#include <hip/hip_runtime.h>\nvoid f() { (void)hipGetLastError(); }\n")
-    _run(base)  # a mapped name compiles
+    run_step(base)  # a mapped name compiles
     proc = subprocess.run([*base, "-D__HIP_PLATFORM_AMD__"], capture_output=True, text=True)
     assert proc.returncode != 0 and "hip_on_cuda shim" in proc.stdout + proc.stderr
 
@@ -254,4 +247,4 @@ def test_module_loads_into_cpu_torch(shim_build: Build) -> None:
         "else:\n"
         "    raise SystemExit('CPU call did not raise')\n"
     )
-    _run([sys.executable, "-c", code])
+    run_step([sys.executable, "-c", code])
