@@ -184,11 +184,12 @@ def run_with_options(options: Options, *, progress: Progress | None = None) -> R
             the_plan = plan_against(o, manifest, custom, progress, inputs, hipify=hipify)
         written = write_plan(the_plan, manifest, prune=o.prune)
     report = _report(the_plan, custom, hipify, target)
-    write_build_files(the_plan, o, listed=the_plan.input_outputs(), ran=True)
+    outputs = the_plan.input_outputs()
+    write_build_files(the_plan, o, listed=outputs, ran=True)
     return RunResult(
         plan=the_plan,
         report=report,
-        outputs=tuple(the_plan.input_outputs()),
+        outputs=tuple(outputs),
         written=written.written,
         unchanged=written.unchanged,
         removed=written.removed,

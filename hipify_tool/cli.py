@@ -262,13 +262,14 @@ def run(**kwargs: Any) -> None:
         for stale in result.stale:
             log.warn(f"{result.plan.output_path(stale)}: stale output (its source is gone); --prune removes it")
     _print_list(list(result.outputs), options)
-    from .report.model import plural
+    if log.verbosity >= 1:  # the summary's wording loads the report model: only when shown
+        from .report.model import plural
 
-    log.info(
-        f"{plural(len(result.plan.files) + len(result.plan.copies), 'output')}: {len(result.written)} written, "
-        f"{len(result.unchanged)} unchanged, {len(result.removed)} removed; {result.plan.translated_count} translated "
-        f"in {time.perf_counter() - start:.2f} s"
-    )
+        log.info(
+            f"{plural(len(result.plan.files) + len(result.plan.copies), 'output')}: {len(result.written)} written, "
+            f"{len(result.unchanged)} unchanged, {len(result.removed)} removed; "
+            f"{result.plan.translated_count} translated in {time.perf_counter() - start:.2f} s"
+        )
     _print_report(result, log)
 
 
@@ -309,9 +310,10 @@ def check(**kwargs: Any) -> None:
     failure = result.failure()
     if failure is not None:
         raise failure
-    from .report.model import plural
+    if log.verbosity >= 1:
+        from .report.model import plural
 
-    log.info(f"{result.plan.options.output_dir}: up to date ({plural(len(result.plan.files), 'output')})")
+        log.info(f"{result.plan.options.output_dir}: up to date ({plural(len(result.plan.files), 'output')})")
 
 
 @cli.command()
