@@ -6,9 +6,9 @@ pipeline module.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ._lazy import lazy_exports
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -19,22 +19,18 @@ if TYPE_CHECKING:
 
 __all__ = ["__version__", "plan", "run", "Options", "Plan", "PlannedFile", "RunResult", "HipifyToolError"]
 
-_EXPORTS = {
-    "plan": "api",
-    "run": "api",
-    "RunResult": "api",
-    "HipifyToolError": "errors",
-    "Options": "options",
-    "Plan": "planned",
-    "PlannedFile": "planned",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hipify_tool' has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{module}", __name__), name)
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "plan": "api",
+        "run": "api",
+        "RunResult": "api",
+        "HipifyToolError": "errors",
+        "Options": "options",
+        "Plan": "planned",
+        "PlannedFile": "planned",
+    },
+)
 
 
 def __dir__() -> list[str]:

@@ -8,8 +8,9 @@ for its summary) does not pay for the analysis modules.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .analysis import Analyser, analyse_plan
@@ -29,16 +30,14 @@ __all__ = [
     "analyse_plan",
 ]
 
-_EXPORTS = {
-    "Analyser": "analysis",
-    "analyse_plan": "analysis",
-    "Declaration": "declarations",
-    **{name: "model" for name in ("RULES", "FileReport", "Finding", "ProjectName", "Replacement", "Report", "Rule")},
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hipify_tool.report' has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{module}", __name__), name)
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "Analyser": "analysis",
+        "analyse_plan": "analysis",
+        "Declaration": "declarations",
+        **{
+            name: "model" for name in ("RULES", "FileReport", "Finding", "ProjectName", "Replacement", "Report", "Rule")
+        },
+    },
+)

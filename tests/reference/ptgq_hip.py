@@ -163,6 +163,18 @@ def run_step(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[st
     return proc
 
 
+def configure_example(
+    cmake: str, tmp: Path, build_dir: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[str, str]:
+    """Configure csrc_example into ``build_dir`` with hipify-tool's CMake package, Ninja and compile
+    commands, as the docs give the command; ``(hipify_tool_DIR, configure output)``."""
+    hipify_dir = run_step([sys.executable, "-m", "hipify_tool", "--cmake-dir"], cwd=tmp, env=tool_env()).stdout.strip()
+    command = [cmake, "-S", str(EXAMPLE), "-B", str(build_dir), "-G", "Ninja", *args]
+    command += [f"-Dhipify_tool_DIR={hipify_dir}", f"-DPython_EXECUTABLE={sys.executable}"]
+    command.append("-DCMAKE_EXPORT_COMPILE_COMMANDS=ON")
+    return hipify_dir, run_step(command, cwd=tmp, env=env).stdout
+
+
 def require(ok: object, reason: str) -> None:
     """Skip when `ok` is false; in CI (CI set) fail instead: CI must prove the ROCm build."""
     if ok:

@@ -27,12 +27,12 @@ from ptgq_hip import (
     GPU_SOURCES,
     ROCM_SOURCES,
     bitcode_with_gfx942,
+    configure_example,
     device_code,
     hip_cmake,
     missing_amd_tools,
     require,
     run_step,
-    tool_env,
     translate,
     translated_files,
     tree_leftovers,
@@ -46,29 +46,16 @@ class Build:
         self.cmake = cmake
         self.dir = tmp / "build"
         self.bitcode = bitcode_with_gfx942(tmp)
-        self.hipify_dir = run_step(
-            [sys.executable, "-m", "hipify_tool", "--cmake-dir"], cwd=tmp, env=tool_env()
-        ).stdout.strip()
-        self.configure = run_step(
-            [
-                cmake,
-                "-S",
-                str(EXAMPLE),
-                "-B",
-                str(self.dir),
-                "-G",
-                "Ninja",
-                "-DPTGQ_BACKEND=ROCM",
-                f"-DPTGQ_HIP_ARCHS={';'.join(ARCHS)}",
-                "-DCMAKE_HIP_PLATFORM=amd",
-                f"-DCMAKE_HIP_COMPILER={CLANGXX}",
-                f"-DCMAKE_HIP_FLAGS=--rocm-device-lib-path={self.bitcode}",
-                f"-Dhipify_tool_DIR={self.hipify_dir}",
-                f"-DPython_EXECUTABLE={sys.executable}",
-                "-DCMAKE_EXPORT_COMPILE_COMMANDS=ON",
-            ],
-            cwd=tmp,
-        ).stdout
+        self.hipify_dir, self.configure = configure_example(
+            cmake,
+            tmp,
+            self.dir,
+            "-DPTGQ_BACKEND=ROCM",
+            f"-DPTGQ_HIP_ARCHS={';'.join(ARCHS)}",
+            "-DCMAKE_HIP_PLATFORM=amd",
+            f"-DCMAKE_HIP_COMPILER={CLANGXX}",
+            f"-DCMAKE_HIP_FLAGS=--rocm-device-lib-path={self.bitcode}",
+        )
         self.build = run_step([cmake, "--build", str(self.dir)]).stdout
         self.objects = {
             name: self.dir / "CMakeFiles" / "_C.dir" / "hipified" / (Path(name).stem + ".hip.o") for name in GPU_SOURCES

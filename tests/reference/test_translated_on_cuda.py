@@ -31,9 +31,9 @@ from ptgq_hip import (
     GPU_SOURCES,
     ROCM_SOURCES,
     active_text,
+    configure_example,
     require,
     run_step,
-    tool_env,
     translate,
     translated_files,
 )
@@ -62,28 +62,10 @@ class Build:
     def __init__(self, tmp: Path) -> None:
         self.dir = tmp / "build"
         self.tmp = tmp
-        self.hipify_dir = run_step(
-            [sys.executable, "-m", "hipify_tool", "--cmake-dir"], cwd=tmp, env=tool_env()
-        ).stdout.strip()
         env = dict(os.environ, CUDACXX=NVCC or "")
-        self.configure = run_step(
-            [
-                "cmake",
-                "-S",
-                str(EXAMPLE),
-                "-B",
-                str(self.dir),
-                "-G",
-                "Ninja",
-                "-DPTGQ_BACKEND=HIP_ON_CUDA",
-                "-DPTGQ_CUDA_ARCHS=90a",
-                f"-Dhipify_tool_DIR={self.hipify_dir}",
-                f"-DPython_EXECUTABLE={sys.executable}",
-                "-DCMAKE_EXPORT_COMPILE_COMMANDS=ON",
-            ],
-            cwd=tmp,
-            env=env,
-        ).stdout
+        self.hipify_dir, self.configure = configure_example(
+            "cmake", tmp, self.dir, "-DPTGQ_BACKEND=HIP_ON_CUDA", "-DPTGQ_CUDA_ARCHS=90a", env=env
+        )
         self.build = run_step(["cmake", "--build", str(self.dir)], env=env).stdout
         self.hipified = self.dir / "hipified"
         self.library = self.dir / "_C.so"
