@@ -9,6 +9,7 @@ Measured for each checkout, alternating between them so machine noise hits both 
   the package modules it loads (a front end must not load the pipeline to print a version);
 - no-op rerun: ``hipify-tool run`` with nothing changed, on a generated 25-file tree and on a CCCL
   sample (CUB + thrust/system/cuda), after one cold run;
+- cold run: ``hipify-tool run -j1`` of the CCCL sample into a new output dir;
 - lines per module of ``hipify_tool/``.
 
 ``--baseline REV`` checks REV out into a temporary git worktree (removed afterwards). Medians of
@@ -24,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -78,10 +79,19 @@ def _tree25(root: Path) -> Path:
     return root
 
 
-def _noop(checkout: Path, tree: Path, out: Path, repeat: int) -> float:
-    cmd = _cli(checkout, "run", "-q", "-p", str(tree), "-o", str(out), "-I", str(tree))
-    _timed(cmd, checkout)  # cold run first
-    return statistics.median(_timed(cmd, checkout) for _ in range(repeat))
+def _run_cmd(checkout: Path, tree: Path, out: Path, *extra: str) -> list[str]:
+    return _cli(checkout, "run", "-q", "-p", str(tree), "-o", str(out), "-I", str(tree), *extra)
+
+
+def _alternating(
+    checkouts: dict[str, Path], repeat: int, command: Callable[[str, Path, int], list[str]]
+) -> dict[str, float]:
+    """Median seconds of ``command(name, checkout, round)`` per checkout, the checkouts taking turns."""
+    times: dict[str, list[float]] = {name: [] for name in checkouts}
+    for round_ in range(repeat):
+        for name, checkout in checkouts.items():
+            times[name].append(_timed(command(name, checkout, round_), checkout))
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def _lines(checkout: Path) -> dict[str, int]:
@@ -121,18 +131,24 @@ def main() -> None:
         if baseline is not None:
             checkouts = {f"baseline {args.baseline}": baseline, **checkouts}
         rows: dict[str, dict[str, str]] = {name: {} for name in checkouts}
-        version_times: dict[str, list[float]] = {name: [] for name in checkouts}
-        for _ in range(args.repeat):  # alternate, so noise hits both alike
-            for name, checkout in checkouts.items():
-                version_times[name].append(_timed(_cli(checkout, "--version"), checkout))
+        tags = {name: name.replace(" ", "_") for name in checkouts}
+        measured = {"--version (s)": _alternating(checkouts, args.repeat, lambda n, c, r: _cli(c, "--version"))}
+        trees = {"25 files": small, **({"CCCL sample": cccl} if cccl.is_dir() else {})}
+        for label, tree in trees.items():
+            for name, checkout in checkouts.items():  # the cold run the no-ops repeat
+                _timed(_run_cmd(checkout, tree, work / f"noop_{label}_{tags[name]}"), checkout)
+            measured[f"no-op, {label} (s)"] = _alternating(
+                checkouts, args.repeat, lambda n, c, r, t=tree, lb=label: _run_cmd(c, t, work / f"noop_{lb}_{tags[n]}")
+            )
+        if cccl.is_dir():
+            measured["cold -j1, CCCL sample (s)"] = _alternating(
+                checkouts, args.repeat, lambda n, c, r: _run_cmd(c, cccl, work / f"cold_{tags[n]}_{r}", "-j1")
+            )
         for name, checkout in checkouts.items():
-            tag = name.replace(" ", "_")
-            rows[name]["--version (s)"] = f"{statistics.median(version_times[name]):.3f}"
+            for key, by_name in measured.items():
+                rows[name][key] = f"{by_name[name]:.3f}"
             modules = _loaded_modules(checkout)
             rows[name]["modules loaded by --version"] = f"{len(modules)}: {', '.join(modules)}"
-            rows[name]["no-op, 25 files (s)"] = f"{_noop(checkout, small, work / f'out25_{tag}', args.repeat):.3f}"
-            if cccl.is_dir():
-                rows[name]["no-op, CCCL sample (s)"] = f"{_noop(checkout, cccl, work / f'outc_{tag}', args.repeat):.3f}"
             lines = _lines(checkout)
             biggest = max(lines.items(), key=lambda kv: kv[1])
             rows[name]["modules / largest (lines)"] = f"{len(lines)} / {biggest[0]} ({biggest[1]})"

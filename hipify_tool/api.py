@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from os import PathLike
@@ -215,6 +214,8 @@ def translate_source(
     project dir), which need not exist. Keywords are :func:`run`'s that change outputs
     (``include_dirs``, ``extensions``, ``launch_syntax``, ``maps``); errors are :func:`run`'s.
     """
+    import tempfile  # deferred: only translate needs it (and it imports shutil and random)
+
     nowhere = Path(tempfile.gettempdir()) / f"hipify-tool-translate-{os.getpid()}"  # planned into, never created
     given = () if data is not None else (source,)
     o = Options(project_dir=project_dir, output_dir=nowhere, sources=given, **options).resolved()  # type: ignore[arg-type]
