@@ -149,15 +149,37 @@ def _report(
     return report
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What a plan or a run reads before planning, every input checked before anything is written."""
+
+    options: Options
+    """Resolved."""
+    inputs: tuple[str, ...]
+    custom: CustomMap
+    hipify: PyTorchHipify
+    target: RocmHeaders | str | None
+
+    @classmethod
+    def prepare(cls, options: Options, *, ran: bool) -> _Run:
+        o = options.resolved()
+        check_options(o)  # a rejected run must not even create the output root
+        target = _target(o, ran=ran)
+        return cls(o, discover_inputs(o), load_maps(o.maps), torch_adapter.locate(), target)
+
+    def plan(self, manifest: Manifest, progress: Progress | None) -> Plan:
+        return plan_against(self.options, manifest, self.custom, progress, self.inputs, hipify=self.hipify)
+
+    def report(self, the_plan: Plan) -> Report | None:
+        return _report(the_plan, self.custom, self.hipify, self.target)
+
+
 def plan_with_options(options: Options, *, progress: Progress | None = None) -> PlanResult:
     """The plan for ``options``; writes only the build files and report asked for (never an output)."""
-    o = options.resolved()
-    check_options(o)
-    target = _target(o, ran=False)
-    custom = load_maps(o.maps)
-    hipify = torch_adapter.locate()
-    the_plan = plan_against(o, Manifest.load(o.output_dir), custom, progress, discover_inputs(o), hipify=hipify)
-    report = _report(the_plan, custom, hipify, target)
+    prepared = _Run.prepare(options, ran=False)
+    o = prepared.options
+    the_plan = prepared.plan(Manifest.load(o.output_dir), progress)
+    report = prepared.report(the_plan)
     write_build_files(the_plan, o, listed=the_plan.all_outputs(), ran=False)
     return PlanResult(the_plan, report)
 
@@ -166,23 +188,19 @@ def run_with_options(options: Options, *, progress: Progress | None = None) -> R
     """Plan and write, holding the output root's lock so parallel runs cannot interleave; then the build
     files (the stamp last) and the report. A root no run has locked yet is planned before the lock is
     taken (and planned again under it if another run wrote meanwhile): a failed run creates nothing."""
-    o = options.resolved()
-    check_options(o)  # a rejected run must not even create the output root
-    target = _target(o, ran=True)
-    inputs = discover_inputs(o)
-    custom = load_maps(o.maps)
-    hipify = torch_adapter.locate()
+    prepared = _Run.prepare(options, ran=True)
+    o = prepared.options
     early: Plan | None = None
     if not root_is_locked_before(o.output_dir):  # a failed plan must not create the root: plan first
-        early = plan_against(o, before := Manifest.load(o.output_dir), custom, progress, inputs, hipify=hipify)
+        early = prepared.plan(before := Manifest.load(o.output_dir), progress)
     with locked_output_root(o.output_dir):
         manifest = Manifest.load(o.output_dir)
         if early is not None and manifest == before:  # no run wrote in between: the plan holds
             the_plan = early
         else:
-            the_plan = plan_against(o, manifest, custom, progress, inputs, hipify=hipify)
+            the_plan = prepared.plan(manifest, progress)
         written = write_plan(the_plan, manifest, prune=o.prune)
-    report = _report(the_plan, custom, hipify, target)
+    report = prepared.report(the_plan)
     outputs = the_plan.input_outputs()
     write_build_files(the_plan, o, listed=outputs, ran=True)
     return RunResult(

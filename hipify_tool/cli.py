@@ -154,12 +154,16 @@ def _sources_from(list_files: tuple[Path, ...]) -> list[Path]:
     return sources
 
 
+def _given(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The options a command received; a repeatable flag given no value leaves the model's default."""
+    return {k: v for k, v in kwargs.items() if not (isinstance(v, tuple) and not v)}
+
+
 def _parse(kwargs: dict[str, Any]) -> tuple[Options, _Log]:
-    """The command's :class:`Options` (empty repeatable flags leave the model's default) and its log."""
+    """The command's :class:`Options` and its log."""
     front = {s.name: kwargs.pop(s.name) for s in FRONT_END_SPECS}
-    kwargs["sources"] = (*kwargs["sources"], *_sources_from(front["sources_from"]))
-    values = {k: v for k, v in kwargs.items() if not (isinstance(v, tuple) and not v and k != "sources")}
-    return Options(**values), _Log(front["quiet"], front["verbose"])
+    sources = (*kwargs.pop("sources"), *_sources_from(front["sources_from"]))
+    return Options(**_given(kwargs), sources=sources), _Log(front["quiet"], front["verbose"])
 
 
 @contextmanager
@@ -327,10 +331,10 @@ def translate(file: str, **kwargs: Any) -> None:
     from .api import translate_source
 
     data = sys.stdin.buffer.read() if file == "-" else None
-    values = {k: v for k, v in kwargs.items() if not (isinstance(v, tuple) and not v)}
-    result = translate_source(None if file == "-" else file, data=data, **values)
+    result = translate_source(None if file == "-" else file, data=data, **_given(kwargs))
+    log = _Log(quiet=False, verbose=False)
     for warning in result.warnings:
-        click.echo(f"hipify-tool: warning: {warning}", err=True)
+        log.warn(warning)
     sys.stdout.buffer.write(result.data)
     sys.stdout.buffer.flush()
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import EnvironmentProblem
+from .includes import is_within
 from .manifest import STATE_DIR, Entry, Manifest, journal_json, journal_path, manifest_path
 from .planned import Plan
 
@@ -179,7 +180,7 @@ class _Root:
         self._checked: set[Path] = set()
 
     def inside(self, path: str) -> bool:
-        return path == self.real or path.startswith(self.real + os.sep)
+        return is_within(path, self.real)
 
     def prepare_dir(self, directory: Path) -> None:
         if directory in self._checked:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import typing
 from collections.abc import Iterable
-from dataclasses import MISSING, Field, dataclass, field, fields
+from dataclasses import MISSING, Field, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,13 +26,10 @@ __all__ = [
     "ListFormat",
     "ReportFormat",
     "Command",
-    "specs",
     "OPTION_SPECS",
     "FRONT_END_SPECS",
-    "spec_of",
     "check_value",
     "parse_text",
-    "option_help",
     "list_option",
 ]
 
@@ -67,15 +64,8 @@ class OptionSpec:
     metavar: str | None = None
     commands: frozenset[Command] = _ALL
     """The CLI commands that take it."""
-    api: bool = True
-    """Settable from Python (the API's keywords); front-end-only options are not."""
     affects_output: bool = False
     """Part of the manifest key: changing it re-translates."""
-
-    @property
-    def key(self) -> str:
-        """The spelling in ``[tool.hipify-tool]`` (snake_case is accepted too)."""
-        return self.name.replace("_", "-")
 
 
 def _opt(
@@ -85,12 +75,10 @@ def _opt(
     flags: tuple[str, ...] | None = None,
     metavar: str | None = None,
     commands: frozenset[Command] = _ALL,
-    api: bool = True,
     affects_output: bool = False,
 ) -> Any:
-    """A dataclass field whose metadata carries the option's declaration (completed in :func:`specs`)."""
-    meta = {"help": help, "flags": flags, "metavar": metavar, "commands": commands, "api": api}
-    meta["affects_output"] = affects_output
+    """A dataclass field whose metadata carries the option's declaration (completed by :func:`_spec`)."""
+    meta = {"help": help, "flags": flags, "metavar": metavar, "commands": commands, "affects_output": affects_output}
     if default is MISSING:
         return field(metadata=meta)
     return field(default=default, metadata=meta)
@@ -189,7 +177,7 @@ class Options:
     )
 
     def __post_init__(self) -> None:
-        for spec in specs(Options):
+        for spec in OPTION_SPECS:
             object.__setattr__(self, spec.name, check_value(spec, getattr(self, spec.name), spec.name))
         if self.report in ("json", "sarif") and self.report_file is None:
             raise UsageError(f"report: {self.report!r} needs report_file (--report-file FILE)")
@@ -203,7 +191,7 @@ class Options:
         ``header_include_dirs=["."]``).
         """
         changes: dict[str, Any] = {}
-        for spec in specs(Options):
+        for spec in OPTION_SPECS:
             value = getattr(self, spec.name)
             if spec.kind in ("path", "optional-path") and value is not None:
                 changes[spec.name] = Path(os.path.abspath(value))
@@ -211,7 +199,7 @@ class Options:
                 changes[spec.name] = tuple(Path(os.path.abspath(p)) for p in value)
         if not changes["include_dirs"]:
             changes["include_dirs"] = (changes["project_dir"],)
-        return _replace(self, changes)
+        return replace(self, **changes)
 
     def effective_jobs(self) -> int:
         if self.jobs is not None:
@@ -224,17 +212,11 @@ class Options:
     def output_key_parts(self) -> list[str]:
         """The options that change outputs, as text for the manifest key."""
         parts: list[str] = []
-        for spec in specs(Options):
+        for spec in OPTION_SPECS:
             if spec.affects_output:
                 value = getattr(self, spec.name)
                 parts.append(",".join(map(str, value)) if isinstance(value, tuple) else str(value))
         return parts
-
-
-def _replace(options: Options, changes: dict[str, Any]) -> Options:
-    values = {spec.name: getattr(options, spec.name) for spec in specs(Options)}
-    values.update(changes)
-    return Options(**values)
 
 
 @dataclass(frozen=True)
@@ -245,10 +227,9 @@ class FrontEndOptions:
         (),
         "Read more SOURCES from this file, one path a line (no command-line length limit).",
         metavar="FILE",
-        api=False,
     )
-    quiet: bool = _opt(False, "Print errors only.", flags=("-q", "--quiet"), api=False)
-    verbose: bool = _opt(False, "Also print what was done.", flags=("-v", "--verbose"), api=False)
+    quiet: bool = _opt(False, "Print errors only.", flags=("-q", "--quiet"))
+    verbose: bool = _opt(False, "Also print what was done.", flags=("-v", "--verbose"))
 
 
 def _kind(hint: Any) -> tuple[Kind, tuple[str, ...]]:
@@ -289,7 +270,6 @@ def _spec(f: Field[Any], hint: Any) -> OptionSpec:
         flags=flags,
         metavar=metavar,
         commands=meta["commands"],
-        api=meta["api"],
         affects_output=meta["affects_output"],
     )
 
@@ -303,23 +283,6 @@ OPTION_SPECS: tuple[OptionSpec, ...] = _specs_of(Options)
 """The :class:`Options` fields' declarations, in order."""
 FRONT_END_SPECS: tuple[OptionSpec, ...] = _specs_of(FrontEndOptions)
 """The :class:`FrontEndOptions` fields' declarations, in order."""
-
-
-def specs(model: type = Options) -> tuple[OptionSpec, ...]:
-    """The declarations of one model class, in field order."""
-    return OPTION_SPECS if model is Options else FRONT_END_SPECS
-
-
-def spec_of(name: str) -> OptionSpec:
-    for spec in (*OPTION_SPECS, *FRONT_END_SPECS):
-        if spec.name == name:
-            return spec
-    raise KeyError(name)
-
-
-def option_help(name: str) -> str:
-    """Help text of one option, so the CLI and the docs never drift from the model."""
-    return spec_of(name).help
 
 
 def list_option(name: str, value: Any) -> tuple[Any, ...]:

@@ -483,10 +483,10 @@ def test_cli_include_that_would_reach_another_file_is_refused(tmp_path: Path) ->
 
 
 def test_cli_relative_include_out_of_the_project_is_warned(tmp_path: Path) -> None:
-    write_tree(tmp_path, {"proj/k.cu": '#include "../shared/x.h"\nint k;\n', "shared/x.h": "int x;\n"})
+    write_tree(tmp_path, {"proj/k.cu": '#include "../vendor/x.h"\nint k;\n', "vendor/x.h": "int x;\n"})
     proc = _run("run", "-p", tmp_path / "proj", "-o", tmp_path / "out")
     assert proc.stderr.splitlines() == [
-        f'hipify-tool: warning: {tmp_path}/proj/k.cu:1: include "../shared/x.h" reaches {tmp_path}/shared/x.h '
+        f'hipify-tool: warning: {tmp_path}/proj/k.cu:1: include "../vendor/x.h" reaches {tmp_path}/vendor/x.h '
         "outside the project dir by a relative path, which its output in the output root cannot follow "
         "(include it through an -I dir)"
     ]
