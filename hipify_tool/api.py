@@ -165,7 +165,9 @@ class _Run:
         o = options.resolved()
         check_options(o)  # a rejected run must not even create the output root
         target = _target(o, ran=ran)
-        return cls(o, discover_inputs(o), load_maps(o.maps), torch_adapter.locate(), target)
+        custom = load_maps(o.maps)  # a bad map is named before "no input files"
+        hipify = torch_adapter.locate()
+        return cls(o, discover_inputs(o), custom, hipify, target)
 
     def plan(self, manifest: Manifest, progress: Progress | None) -> Plan:
         return plan_against(self.options, manifest, self.custom, progress, self.inputs, hipify=self.hipify)
