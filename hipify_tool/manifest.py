@@ -13,11 +13,25 @@ it may have written: the next run owns them (see docs/robustness.md, "Crashes an
 from __future__ import annotations
 
 import json
+import os
+import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
-__all__ = ["Entry", "Manifest", "STATE_DIR", "manifest_path", "journal_path", "journal_json", "load_journal"]
+from .fileio import read_regular
+
+__all__ = [
+    "Entry",
+    "Manifest",
+    "STATE_DIR",
+    "manifest_path",
+    "journal_path",
+    "journal_json",
+    "load_journal",
+    "is_output_rel",
+]
 
 STATE_DIR = ".hipify-tool"
 _FORMAT = 1
@@ -45,22 +59,41 @@ def load_journal(output_dir: Path) -> tuple[frozenset[str] | None, str | None]:
     """
     path = journal_path(output_dir)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _read_state(path)
     except FileNotFoundError:
         return None, None
     except (OSError, ValueError) as exc:
         return frozenset(), _unreadable(path, exc, "journal")
     try:
-        outputs = json.loads(text)["outputs"]
-        if not isinstance(outputs, list):
-            raise TypeError("'outputs' is not a list")
-    except (ValueError, TypeError, KeyError) as exc:
+        raw = json.loads(text)
+        outputs = raw["outputs"] if type(raw) is dict else None
+        if type(outputs) is not list or not all(type(o) is str and is_output_rel(o) for o in outputs):
+            raise ValueError("'outputs' is not a list of paths in the output root")
+    except (ValueError, KeyError) as exc:
         return frozenset(), _unreadable(path, exc, "journal")
-    return frozenset(o for o in outputs if isinstance(o, str)), None
+    return frozenset(outputs), None
+
+
+def _read_state(path: Path) -> str:
+    """A state file: a regular file, never read through a link (only hipify-tool writes these)."""
+    return read_regular(path, follow=False).decode("utf-8")
+
+
+def is_output_rel(rel: str) -> bool:
+    """A path hipify-tool could have written: normalised, relative, inside the root, not its state."""
+    return (
+        rel not in ("", ".")
+        and not rel.startswith(("/", "../"))
+        and posixpath.normpath(rel) == rel
+        and rel.split("/", 1)[0] != STATE_DIR
+    )
 
 
 def _unreadable(path: Path, exc: Exception, what: str) -> str:
-    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, OSError) and exc.strerror:
+        reason = exc.strerror
+    else:  # our own shape checks raise plain ValueErrors; the decoders say what they are
+        reason = str(exc) if type(exc) is ValueError else f"{type(exc).__name__}: {exc}"
     if what == "journal":
         return (
             f"{path}: a previous run did not finish and its journal cannot be read ({reason}); "
@@ -98,6 +131,71 @@ class Entry:
     the copy relative to the output root, the header whose output it copies by its manifest key."""
 
 
+_ENTRY_FIELDS = frozenset(f.name for f in fields(Entry))
+_SITE_KINDS = frozenset({"quote", "angle", "thc"})
+
+
+def _entry(path: Any, raw: Any) -> Entry:
+    """One manifest record, its shape checked field by field: a manifest of the right syntax and the
+    wrong shape (a hand edit, another tool's file) must be rebuilt, not crash a later stage."""
+    if type(path) is not str or not os.path.isabs(path) or type(raw) is not dict or raw.keys() != _ENTRY_FIELDS:
+        raise ValueError(f"the record for {path!r} does not have the fields of an entry")
+    wrong = [name for name, test in _FIELD_TESTS if not test(raw[name])]
+    if not wrong and len(raw["rewrites"]) != len(raw["sites"]):
+        wrong.append("rewrites")
+    if wrong:
+        raise ValueError(f"the record for {path} has a bad {', '.join(wrong)}")
+    return Entry(**raw)
+
+
+def _is_int(v: Any) -> bool:
+    return type(v) is int
+
+
+def _is_str(v: Any) -> bool:
+    return type(v) is str
+
+
+def _is_bool(v: Any) -> bool:
+    return type(v) is bool
+
+
+def _is_sites(v: Any) -> bool:
+    return type(v) is list and all(
+        type(s) is list and len(s) == 2 and s[0] in _SITE_KINDS and type(s[1]) is str for s in v
+    )
+
+
+def _is_rewrites(v: Any) -> bool:
+    return type(v) is list and all(r is None or type(r) is str for r in v)
+
+
+def _is_copies(v: Any) -> bool:
+    return type(v) is list and all(
+        type(c) is list and len(c) == 2 and type(c[0]) is str and is_output_rel(c[0]) and type(c[1]) is str for c in v
+    )
+
+
+def _is_output(v: Any) -> bool:
+    return type(v) is str and is_output_rel(v)
+
+
+_FIELD_TESTS = (
+    ("key", _is_str),
+    ("digest", _is_str),
+    ("source_size", _is_int),
+    ("source_mtime_ns", _is_int),
+    ("output", _is_output),
+    ("translated", _is_bool),
+    ("changed", _is_bool),
+    ("sites", _is_sites),
+    ("rewrites", _is_rewrites),
+    ("output_size", _is_int),
+    ("output_mtime_ns", _is_int),
+    ("copies", _is_copies),
+)
+
+
 @dataclass
 class Manifest:
     """Entries keyed by the input's absolute path (several projects may share one output root)."""
@@ -124,18 +222,32 @@ class Manifest:
     def _load_entries(output_dir: Path) -> tuple[dict[str, Entry], str | None]:
         path = manifest_path(output_dir)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = _read_state(path)
         except FileNotFoundError:
             return {}, None
         except (OSError, ValueError) as exc:
             return {}, _unreadable(path, exc, "manifest")
         try:
             raw = json.loads(text)
-            if raw.get("format") != _FORMAT:
-                raise ValueError(f"format {raw.get('format')!r}, expected {_FORMAT}")
-            return {p: Entry(**fields) for p, fields in raw["files"].items()}, None
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            if type(raw) is not dict or raw.get("format") != _FORMAT:
+                found = raw.get("format") if type(raw) is dict else None
+                raise ValueError(f"format {found!r}, expected {_FORMAT}")
+            files = raw.get("files")
+            if type(files) is not dict:
+                raise ValueError("'files' is not a table")
+            return {p: _entry(p, fields) for p, fields in files.items()}, None
+        except ValueError as exc:
             return {}, _unreadable(path, exc, "manifest")
+
+    def owners(self) -> dict[str, str]:
+        """Which input owns each recorded output and copy (output -> the manifest key of its source,
+        or of the header a copy copies): what tells one run's outputs from another's."""
+        owners: dict[str, str] = {}
+        for key, entry in self.entries.items():
+            owners[entry.output] = key
+            for copy, header in entry.copies:
+                owners.setdefault(copy, header)
+        return owners
 
     def outputs(self) -> set[str]:
         """Recorded outputs and their sibling copies."""
