@@ -131,7 +131,7 @@ def load_config(path: Path | None = None, *, start: Path | None = None) -> Confi
         if path is None:
             return None
     path = Path(os.path.abspath(path))
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise UsageError(f"{path}: configuration file not found")
     document = _load_toml(path)
     table = _table(document)

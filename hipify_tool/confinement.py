@@ -17,6 +17,7 @@ refuse a run before it writes anything; :func:`write_build_file` writes the file
 from __future__ import annotations
 
 import os
+import posixpath
 import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -201,8 +202,10 @@ def check_build_files(o: Options, plan: Plan, also_read: Iterable[Path] = ()) ->
     """Refuse (exit 2) a build file that is a file the run reads, one of its outputs, in its state
     dir, or named twice. ``also_read``: files a front end read (``--sources-from`` lists).
 
-    Compared by real path and by file identity (a link or a hard link to a source is still the
-    source). Cheap on a no-op: only inputs of the build file's size are looked at."""
+    Where it is written is its directory's real path and its own name (a link there is replaced);
+    what it is compared with the inputs by is the file it reaches (a link or a hard link to a
+    source is refused all the same: replacing it is never what was meant). Cheap on a no-op: only
+    inputs of the build file's size are looked at."""
     named = list(_named(o))
     if not named:
         return
@@ -210,14 +213,15 @@ def check_build_files(o: Options, plan: Plan, also_read: Iterable[Path] = ()) ->
     outputs: dict[str, str] | None = None
     seen: dict[str, str] = {}
     for flag, path in named:
-        real = os.path.realpath(path)
-        if real in seen:
-            raise UsageError(f"{path}: named by both {seen[real]} and {flag}; each build file needs its own path")
-        seen[real] = flag
-        if os.path.isdir(real):
+        # The entry that will be replaced: a link at the path itself is replaced, never followed.
+        written = os.path.join(os.path.realpath(path.parent), path.name)
+        if written in seen:
+            raise UsageError(f"{path}: named by both {seen[written]} and {flag}; each build file needs its own path")
+        seen[written] = flag
+        if os.path.isdir(written) and not os.path.islink(written):
             raise UsageError(f"{path}: {flag} names a directory")
-        if root.inside(real):
-            rel = os.path.relpath(real, root.real).replace(os.sep, "/")
+        if root.inside(written):
+            rel = os.path.relpath(written, root.real).replace(os.sep, "/")
             if rel.split("/")[0] == STATE_DIR:
                 raise UsageError(
                     f"{path}: {flag} names hipify-tool's state in the output root; refusing to overwrite it"
@@ -268,31 +272,28 @@ def _read_by_run(path: Path, plan: Plan, o: Options, also_read: Iterable[Path]) 
 
 def check_names(plan: Plan) -> None:
     """Refuse (exit 4), before anything is written, names no build file can express (a line break:
-    depfiles and output lists are line-based) and outputs the file system cannot hold."""
+    depfiles and output lists are line-based) and outputs the file system cannot hold. String tests
+    first: bytes are counted only for names long enough to matter."""
     problems: list[FileProblem] = []
-    for dep in plan.dependencies():
-        text = str(dep)
-        if "\n" in text or "\r" in text:
-            problems.append(
-                FileProblem(
-                    shown(text), "a name with a line break cannot be written to a depfile or output list; rename it"
-                )
-            )
-    root = str(plan.options.output_dir)
+    prefix, root = str(plan.options.project_dir), str(plan.options.output_dir)
+    broken = [f"{prefix}/{f.source}" for f in plan.files.values() if "\n" in f.source or "\r" in f.source]
+    broken += [str(p) for p in plan.external_headers() if "\n" in str(p) or "\r" in str(p)]
+    for path in broken:
+        message = "a name with a line break cannot be written to a depfile or output list; rename it"
+        problems.append(FileProblem(shown(path), message))
+    room = PATH_MAX - len(os.fsencode(root)) - 1
     for f in plan.files.values():
-        path = os.path.join(root, f.output)
-        name = os.fsencode(os.path.basename(f.output))
+        if len(f.output) * 4 <= min(NAME_MAX, room):  # 4: the most bytes one character can take
+            continue
+        name = os.fsencode(posixpath.basename(f.output))
+        path = f"{root}/{f.output}"
         if len(name) > NAME_MAX:
-            problems.append(
-                FileProblem(
-                    shown(path),
-                    f"output name is {len(name)} bytes, longer than file systems allow ({NAME_MAX}); rename {f.source}",
-                )
+            message = (
+                f"output name is {len(name)} bytes, longer than file systems allow ({NAME_MAX}); rename {f.source}"
             )
+            problems.append(FileProblem(shown(path), message))
         elif len(os.fsencode(path)) > PATH_MAX:
-            problems.append(
-                FileProblem(shown(path), f"output path is longer than the system allows ({PATH_MAX} bytes)")
-            )
+            problems.append(FileProblem(shown(path), f"output path is longer than systems allow ({PATH_MAX} bytes)"))
     if problems:
         raise PlanConflict(problems)
 

@@ -48,6 +48,7 @@ STREAM_LIMIT = 64 * 1024 * 1024
 
 _NO_FOLLOW = os.O_NOFOLLOW | os.O_CLOEXEC
 _KINDS = (
+    (stat.S_ISREG, "a regular file"),
     (stat.S_ISDIR, "a directory"),
     (stat.S_ISFIFO, "a FIFO"),
     (stat.S_ISCHR, "a character device"),
@@ -58,8 +59,8 @@ _KINDS = (
 
 
 def kind_of(mode: int) -> str:
-    """``a FIFO``, ``a directory``...: what a non-regular file is, for messages."""
-    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    """``a FIFO``, ``a directory``...: what a file is, for messages."""
+    return next((name for test, name in _KINDS if test(mode)), "of an unknown kind")
 
 
 class NotRegularFile(OSError):

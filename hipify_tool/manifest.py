@@ -13,8 +13,6 @@ it may have written: the next run owns them (see docs/robustness.md, "Crashes an
 from __future__ import annotations
 
 import json
-import os
-import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -34,6 +32,7 @@ __all__ = [
 ]
 
 STATE_DIR = ".hipify-tool"
+_STATE_PREFIX = f"/{STATE_DIR}/"
 _FORMAT = 1
 
 
@@ -80,12 +79,12 @@ def _read_state(path: Path) -> str:
 
 
 def is_output_rel(rel: str) -> bool:
-    """A path hipify-tool could have written: normalised, relative, inside the root, not its state."""
+    """A path hipify-tool could have written: relative, normalised (no empty, ``.`` or ``..``
+    component), inside the root and not in its state dir. String tests only: it runs for every
+    manifest record."""
+    wrapped = f"/{rel}/"
     return (
-        rel not in ("", ".")
-        and not rel.startswith(("/", "../"))
-        and posixpath.normpath(rel) == rel
-        and rel.split("/", 1)[0] != STATE_DIR
+        "//" not in wrapped and "/./" not in wrapped and "/../" not in wrapped and not wrapped.startswith(_STATE_PREFIX)
     )
 
 
@@ -131,69 +130,65 @@ class Entry:
     the copy relative to the output root, the header whose output it copies by its manifest key."""
 
 
-_ENTRY_FIELDS = frozenset(f.name for f in fields(Entry))
+_ENTRY_SIZE = len(fields(Entry))
 _SITE_KINDS = frozenset({"quote", "angle", "thc"})
 
 
 def _entry(path: Any, raw: Any) -> Entry:
-    """One manifest record, its shape checked field by field: a manifest of the right syntax and the
-    wrong shape (a hand edit, another tool's file) must be rebuilt, not crash a later stage."""
-    if type(path) is not str or not os.path.isabs(path) or type(raw) is not dict or raw.keys() != _ENTRY_FIELDS:
-        raise ValueError(f"the record for {path!r} does not have the fields of an entry")
-    wrong = [name for name, test in _FIELD_TESTS if not test(raw[name])]
-    if not wrong and len(raw["rewrites"]) != len(raw["sites"]):
-        wrong.append("rewrites")
-    if wrong:
-        raise ValueError(f"the record for {path} has a bad {', '.join(wrong)}")
-    return Entry(**raw)
+    """One manifest record, its shape checked: a manifest of the right syntax and the wrong shape (a
+    hand edit, another tool's file) must be rebuilt, not crash a later stage. Written flat, with no
+    call per field: it runs for every record on every run (1,660 on CCCL, in about 2 ms)."""
+    if (
+        type(path) is str
+        and path.startswith("/")
+        and type(raw) is dict
+        and len(raw) == _ENTRY_SIZE
+        and type(raw.get("key")) is str
+        and type(raw["digest"]) is str
+        and type(raw["source_size"]) is int
+        and type(raw["source_mtime_ns"]) is int
+        and type(raw["output_size"]) is int
+        and type(raw["output_mtime_ns"]) is int
+        and type(raw["translated"]) is bool
+        and type(raw["changed"]) is bool
+        and type(raw["output"]) is str
+        and is_output_rel(raw["output"])
+        and _sites_ok(raw["sites"], raw["rewrites"])
+        and (raw["copies"] == [] or _copies_ok(raw["copies"]))
+    ):
+        try:
+            return Entry(**raw)
+        except TypeError:  # the right number of fields, not the right names
+            pass
+    raise ValueError(f"the record for {path} does not have the shape of an entry")
 
 
-def _is_int(v: Any) -> bool:
-    return type(v) is int
+def _sites_ok(sites: Any, rewrites: Any) -> bool:
+    """Include sites as ``[kind, path]`` pairs, and one rewrite (a path or null) per site, or none
+    (a file copied untranslated)."""
+    if type(sites) is not list or type(rewrites) is not list or (rewrites and len(rewrites) != len(sites)):
+        return False
+    if not sites:
+        return not rewrites
+    for site in sites:
+        if type(site) is not list or len(site) != 2 or site[0] not in _SITE_KINDS or type(site[1]) is not str:
+            return False
+    for rewrite in rewrites:
+        if rewrite is not None and type(rewrite) is not str:
+            return False
+    return True
 
 
-def _is_str(v: Any) -> bool:
-    return type(v) is str
-
-
-def _is_bool(v: Any) -> bool:
-    return type(v) is bool
-
-
-def _is_sites(v: Any) -> bool:
-    return type(v) is list and all(
-        type(s) is list and len(s) == 2 and s[0] in _SITE_KINDS and type(s[1]) is str for s in v
-    )
-
-
-def _is_rewrites(v: Any) -> bool:
-    return type(v) is list and all(r is None or type(r) is str for r in v)
-
-
-def _is_copies(v: Any) -> bool:
-    return type(v) is list and all(
-        type(c) is list and len(c) == 2 and type(c[0]) is str and is_output_rel(c[0]) and type(c[1]) is str for c in v
-    )
-
-
-def _is_output(v: Any) -> bool:
-    return type(v) is str and is_output_rel(v)
-
-
-_FIELD_TESTS = (
-    ("key", _is_str),
-    ("digest", _is_str),
-    ("source_size", _is_int),
-    ("source_mtime_ns", _is_int),
-    ("output", _is_output),
-    ("translated", _is_bool),
-    ("changed", _is_bool),
-    ("sites", _is_sites),
-    ("rewrites", _is_rewrites),
-    ("output_size", _is_int),
-    ("output_mtime_ns", _is_int),
-    ("copies", _is_copies),
-)
+def _copies_ok(copies: Any) -> bool:
+    """Sibling copies as ``[copy in the root, header's manifest key]`` pairs."""
+    if type(copies) is not list:
+        return False
+    for copy in copies:
+        if type(copy) is not list or len(copy) != 2 or type(copy[0]) is not str or type(copy[1]) is not str:
+            return False
+        if not is_output_rel(copy[0]):
+            return False
+    return True
 
 
 @dataclass
