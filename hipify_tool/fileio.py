@@ -182,9 +182,12 @@ def holds(target: Path | str, data: bytes) -> bool:
         return False
 
 
-def set_mode(target: Path, mode: int) -> None:
+def set_mode(target: Path, mode: int) -> bool:
     """Give the regular file ``target`` the permission bits ``mode``, through a descriptor opened
-    without following links: a link planted at ``target`` makes this fail, never ``chmod`` its target."""
+    without following links: a link planted at ``target`` makes this fail, never ``chmod`` its target.
+
+    ``False`` when the mode must change but the file has other hard links: its inode may be a file
+    elsewhere that is not ours, so the caller writes a file of its own instead."""
     try:
         fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | _NO_FOLLOW)
     except OSError as exc:
@@ -193,8 +196,12 @@ def set_mode(target: Path, mode: int) -> None:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise EnvironmentProblem(f"{target}: cannot set its mode (it is {kind_of(st.st_mode)})")
-        if stat.S_IMODE(st.st_mode) & 0o777 != mode:
-            os.fchmod(fd, mode)
+        if stat.S_IMODE(st.st_mode) & 0o777 == mode:
+            return True
+        if st.st_nlink > 1:
+            return False
+        os.fchmod(fd, mode)
+        return True
     except OSError as exc:
         raise EnvironmentProblem(f"{target}: cannot set its mode ({exc.strerror})") from None
     finally:

@@ -28,7 +28,7 @@ from .confinement import OutputRoot, symlink_problem
 from .errors import EnvironmentProblem
 from .fileio import TEMP_NAME, atomic_write, holds, kind_of, read_regular, set_mode, temp_name, temp_stem
 from .manifest import STATE_DIR, Entry, Manifest, journal_json, journal_path, manifest_path
-from .planned import Plan
+from .planned import Plan, PlannedFile
 
 __all__ = ["WriteResult", "locked_output_root", "root_is_locked_before", "write_plan"]
 
@@ -273,7 +273,7 @@ def write_plan(plan: Plan, manifest: Manifest, *, prune: bool) -> WriteResult:
     prefix = os.path.join(str(plan.options.project_dir), "")
     files = sorted(plan.files.values(), key=lambda f: f.output)
     keys = {f.source: prefix + f.source for f in files}
-    to_write = {f.output for f in files if f.data is not None and not holds(plan.output_path(f.output), f.data)}
+    to_write = {f.output for f in files if f.data is not None and not _in_place(plan.output_path(f.output), f)}
     entries = dict(manifest.entries)
     for f in files:
         entries[keys[f.source]] = f.entry  # output stat recorded once written, below
@@ -304,11 +304,10 @@ def write_plan(plan: Plan, manifest: Manifest, *, prune: bool) -> WriteResult:
         entry = f.entry
         if f.data is not None:
             root.prepare_dir(target.parent)  # after the journal: it may create directories
-            if f.output in to_write:
+            if f.output in to_write or not set_mode(target, f.mode):
                 atomic_write(target, f.data, f.mode)
                 written.append(target)
             else:
-                set_mode(target, f.mode)
                 unchanged.append(target)
             st = os.lstat(target)
             entries[key] = entry = dataclasses.replace(entry, output_size=st.st_size, output_mtime_ns=st.st_mtime_ns)
@@ -349,6 +348,17 @@ def write_plan(plan: Plan, manifest: Manifest, *, prune: bool) -> WriteResult:
         atomic_write(path, updated.to_json().encode())
     journal.end()
     return WriteResult(tuple(written), tuple(unchanged), tuple(removed))
+
+
+def _in_place(target: Path, f: PlannedFile) -> bool:
+    """The output already holds its bytes, and its mode is right or can be set without touching an
+    inode it shares with another file (a hard link planted from elsewhere)."""
+    assert f.data is not None
+    try:
+        st = os.lstat(target)
+    except OSError:
+        return False
+    return (stat.S_IMODE(st.st_mode) & 0o777 == f.mode or st.st_nlink == 1) and holds(target, f.data)
 
 
 def _bytes_of(data: bytes | None, output: str) -> Callable[[], bytes]:

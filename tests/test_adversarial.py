@@ -226,6 +226,20 @@ def test_output_replaced_by_a_link_is_replaced_not_chmodded_through(world: World
     assert not (world.o / "a.hip").is_symlink() and (world.o / "a.hip").stat().st_mode & 0o777 == 0o640
 
 
+def test_output_replaced_by_a_hard_link_from_elsewhere_is_never_chmodded(world: World) -> None:
+    (world.p / "a.cu").chmod(0o640)
+    assert world.run(world.p / "a.cu").returncode == 0
+    outside = world.e / "same.hip"
+    outside.write_bytes((world.o / "a.hip").read_bytes())
+    outside.chmod(0o644)
+    (world.o / "a.hip").unlink()
+    os.link(outside, world.o / "a.hip")  # same bytes, another file's inode and mode
+    before = world.state()
+    assert world.run(world.p / "a.cu").returncode == 0
+    unchanged_except(world, before)
+    assert (world.o / "a.hip").stat().st_mode & 0o777 == 0o640 and (world.o / "a.hip").stat().st_nlink == 1
+
+
 def test_sibling_copy_replaced_by_a_link_is_replaced(world: World) -> None:
     write_tree(world.p, {"cuda/k.cu": '#include "util.h"\nint k;\n', "cuda/util.h": "int plain;\n"})
     assert world.run(world.p / "cuda" / "k.cu").returncode == 0
