@@ -10,29 +10,26 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import torch_adapter
-from .buildfiles import write_build_files
-from .confinement import check_build_files, check_names, write_build_file
-from .errors import FileProblem, PlanConflict
-from .includes import is_within
-from .inputs import check_options, discover_inputs
-from .manifest import STATE_DIR, Manifest
-from .maps import CustomMap, load_maps
-from .materialise import locked_output_root, root_is_locked_before, write_plan
+from . import fastpath
 from .options import Options
-from .planned import Plan
-from .planner import make_plan
+from .outcome import Outcome
 
 if TYPE_CHECKING:
     from .errors import CheckFailed
+    from .inputs import Walked
+    from .manifest import Manifest
+    from .maps import CustomMap
+    from .planned import Plan
     from .report import Report
     from .rocm_headers import RocmHeaders
+    from .state import Record
     from .torch_adapter import PyTorchHipify
 
 __all__ = [
@@ -53,17 +50,54 @@ Progress = Callable[[int, int], None]
 """``progress(done, known)``: files translated so far, of those known so far."""
 
 
+class _PlanHolder:
+    """A result's plan: the one computed, or (after the fast path, which computes none) how to compute
+    it on first use, so that a caller who never asks for it never pays for it."""
+
+    def __init__(self, plan: Plan | None, compute: Callable[[], Plan] | None = None) -> None:
+        self._plan = plan
+        self._compute = compute
+        self.computed = plan is not None
+        """The plan came from the planner when the result was made (not from the state record)."""
+
+    def get(self) -> Plan:
+        if self._plan is None:
+            assert self._compute is not None
+            self._plan = self._compute()
+        return self._plan
+
+
 @dataclass(frozen=True)
 class PlanResult:
     """What ``plan`` computed."""
 
-    plan: Plan
+    outcome: Outcome
+    """The plan's lists (outputs, dependencies, warnings): all a build needs, known on either path."""
+    options: Options
+    """Resolved."""
     report: Report | None = None
     """The translation report, when the options ask for one (``report`` or ``strict``)."""
+    planned: _PlanHolder | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def plan(self) -> Plan:
+        """The full :class:`~hipify_tool.planned.Plan`. When the state record answered (nothing had
+        changed), it is computed on first access, from the tree as it is then."""
+        assert self.planned is not None
+        return self.planned.get()
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.outcome.warnings
+
+    @property
+    def from_record(self) -> bool:
+        """The output root's state record answered (nothing had changed): nothing was planned."""
+        return self.planned is not None and not self.planned.computed
 
     def strict_failure(self) -> CheckFailed | None:
         """The ``strict`` verdict: the error to raise, or ``None`` when the run passes."""
-        if self.report is None or not self.plan.options.strict:
+        if self.report is None or not self.options.strict:
             return None
         return self.report.strict_failure()
 
@@ -72,23 +106,23 @@ class PlanResult:
 class RunResult(PlanResult):
     """What a run did."""
 
-    outputs: tuple[Path, ...] = ()
-    """One output per input, in input order (what a build compiles)."""
     written: tuple[Path, ...] = ()
+    """Outputs whose bytes changed (or were created) in this run."""
     unchanged: tuple[Path, ...] = ()
     removed: tuple[Path, ...] = ()
 
     @property
-    def all_outputs(self) -> list[Path]:
-        return self.plan.all_outputs()
+    def outputs(self) -> tuple[Path, ...]:
+        """One output per input, in input order (what a build compiles)."""
+        return tuple(map(Path, self.outcome.input_outputs))
 
     @property
-    def warnings(self) -> tuple[str, ...]:
-        return self.plan.warnings
+    def all_outputs(self) -> list[Path]:
+        return list(map(Path, self.outcome.all_outputs))
 
     @property
     def stale(self) -> tuple[str, ...]:
-        return self.plan.stale
+        return self.outcome.stale
 
 
 def plan_against(
@@ -99,13 +133,19 @@ def plan_against(
     inputs: Sequence[str] | None = None,
     overrides: dict[str, bytes] | None = None,
     hipify: PyTorchHipify | None = None,
+    suspects: frozenset[str] = frozenset(),
 ) -> Plan:
     """The plan for resolved ``options`` against ``manifest``, with PyTorch's tables and the run's maps.
 
     The maps' digest joins the tables' fingerprint in the manifest key, so editing a map re-translates.
     ``overrides``: files given in memory (relative path -> bytes) instead of read from disk.
     ``hipify``: PyTorch's hipify to translate with (default: the installed torch's).
+    ``suspects``: files to read even where the manifest's size and mtime agree (:mod:`.state`).
     """
+    from . import torch_adapter
+    from .maps import load_maps
+    from .planner import make_plan
+
     if custom is None:
         custom = load_maps(options.maps)
     if hipify is None:
@@ -121,6 +161,7 @@ def plan_against(
         progress=progress,
         inputs=inputs,
         overrides=overrides,
+        suspects=suspects,
     )
 
 
@@ -130,6 +171,7 @@ def _target(o: Options, *, ran: bool) -> RocmHeaders | str | None:
     in its state dir; ``plan`` only reads that cache."""
     if o.report is None and not o.strict and o.rocm_path is None:
         return None
+    from .manifest import STATE_DIR
     from .rocm_headers import locate
 
     return locate(o.rocm_path, os.environ, cache_dir=o.output_dir / STATE_DIR, write_cache=ran)
@@ -146,6 +188,8 @@ def _report(
 
     report = analyse_plan(the_plan, token_map=hipify.tables().token_map, custom=custom, rocm=target)
     if o.report is not None and o.report_file is not None:
+        from .confinement import write_build_file
+
         write_build_file(o.report_file, report.format(o.report, verbose=True))
     return report
 
@@ -162,39 +206,78 @@ class _Run:
     target: RocmHeaders | str | None
     also_read: tuple[Path, ...]
     """Files a front end read for this run (``--sources-from`` lists): never a build file."""
+    started: int
+    """``time.time_ns()`` before anything was looked at: the state record's reference for racy entries."""
+    walked: Walked
+    suspects: frozenset[str]
 
     @classmethod
-    def prepare(cls, options: Options, *, ran: bool, also_read: Sequence[Path] = ()) -> _Run:
-        o = options.resolved()
+    def prepare(
+        cls, o: Options, *, ran: bool, also_read: Sequence[Path] = (), suspects: frozenset[str] = frozenset()
+    ) -> _Run:
+        from . import torch_adapter
+        from .inputs import Walked, check_options, discover_inputs
+        from .maps import load_maps
+
+        started = time.time_ns()
         check_options(o)  # a rejected run must not even create the output root
         target = _target(o, ran=ran)
         custom = load_maps(o.maps)  # a bad map is named before "no input files"
         hipify = torch_adapter.locate()
-        return cls(o, discover_inputs(o), custom, hipify, target, tuple(Path(os.path.abspath(p)) for p in also_read))
+        walked = Walked()
+        inputs = discover_inputs(o, walked)
+        read = tuple(Path(os.path.abspath(p)) for p in also_read)
+        return cls(o, inputs, custom, hipify, target, read, started, walked, suspects)
 
     def plan(self, manifest: Manifest, progress: Progress | None) -> Plan:
         """The plan, refused before anything is written when a name cannot be expressed or a build
         file would overwrite what the run reads or writes (:mod:`.confinement`)."""
-        the_plan = plan_against(self.options, manifest, self.custom, progress, self.inputs, hipify=self.hipify)
+        from .confinement import check_build_files, check_names
+
+        the_plan = plan_against(
+            self.options, manifest, self.custom, progress, self.inputs, hipify=self.hipify, suspects=self.suspects
+        )
         check_names(the_plan)
-        check_build_files(self.options, the_plan, self.also_read)
+        check_build_files(self.options, the_plan.outcome(), self.also_read)
         return the_plan
 
     def report(self, the_plan: Plan) -> Report | None:
         return _report(the_plan, self.custom, self.hipify, self.target)
 
 
+def _replan(o: Options) -> Callable[[], Plan]:
+    """The plan of ``o`` as the tree is now (what a fast-path result computes when asked for it)."""
+
+    def compute() -> Plan:
+        from .manifest import Manifest
+
+        prepared = _Run.prepare(o, ran=False)
+        return plan_against(o, Manifest.load(o.output_dir), prepared.custom, None, prepared.inputs)
+
+    return compute
+
+
 def plan_with_options(
     options: Options, *, progress: Progress | None = None, also_read: Sequence[Path] = ()
 ) -> PlanResult:
     """The plan for ``options``; writes only the build files and report asked for (never an output).
-    ``also_read``: files the caller read to build ``options`` (they may not be build files)."""
-    prepared = _Run.prepare(options, ran=False, also_read=also_read)
-    o = prepared.options
+    ``also_read``: files the caller read to build ``options`` (they may not be build files).
+
+    When the output root's state record proves nothing changed since the last run, the answer comes
+    from it (:mod:`.fastpath`); the result's ``plan`` is then computed only if asked for."""
+    o = options.resolved()
+    verdict = fastpath.quick_plan(o, fastpath.previous_record(o), also_read)
+    if verdict.outcome is not None:
+        return PlanResult(verdict.outcome, o, None, _PlanHolder(None, _replan(o)))
+    from .buildfiles import write_build_files
+    from .manifest import Manifest
+
+    prepared = _Run.prepare(o, ran=False, also_read=also_read, suspects=verdict.suspects)
     the_plan = prepared.plan(Manifest.load(o.output_dir), progress)
     report = prepared.report(the_plan)
-    write_build_files(the_plan, o, listed=the_plan.all_outputs(), ran=False)
-    return PlanResult(the_plan, report)
+    outcome = the_plan.outcome()
+    write_build_files(outcome, o, listed=outcome.all_outputs, ran=False)
+    return PlanResult(outcome, o, report, _PlanHolder(the_plan))
 
 
 def run_with_options(
@@ -203,9 +286,21 @@ def run_with_options(
     """Plan and write, holding the output root's lock so parallel runs cannot interleave; then the build
     files (the stamp last) and the report. A root no run has locked yet is planned before the lock is
     taken (and planned again under it if another run wrote meanwhile): a failed run creates nothing.
-    ``also_read``: as for :func:`plan_with_options`."""
-    prepared = _Run.prepare(options, ran=True, also_read=also_read)
-    o = prepared.options
+    ``also_read``: as for :func:`plan_with_options`.
+
+    A run the state record proves has nothing to do writes only its build files (:mod:`.fastpath`);
+    a run that took the full path leaves a new record (:mod:`.state`)."""
+    o = options.resolved()
+    previous = fastpath.previous_record(o)
+    verdict = fastpath.quick_run(o, previous, also_read)
+    if verdict.outcome is not None:
+        everything = tuple(map(Path, verdict.outcome.all_outputs))
+        return RunResult(verdict.outcome, o, None, _PlanHolder(None, _replan(o)), unchanged=everything)
+    from .buildfiles import write_build_files
+    from .manifest import Manifest
+    from .materialise import locked_output_root, root_is_locked_before, write_plan
+
+    prepared = _Run.prepare(o, ran=True, also_read=also_read, suspects=verdict.suspects)
     early: Plan | None = None
     if not root_is_locked_before(o.output_dir):  # a failed plan must not create the root: plan first
         early = prepared.plan(before := Manifest.load(o.output_dir), progress)
@@ -216,17 +311,42 @@ def run_with_options(
         else:
             the_plan = prepared.plan(manifest, progress)
         written = write_plan(the_plan, manifest, prune=o.prune)
+        if written.manifest is not None:
+            _record(prepared, the_plan, written.manifest, manifest.warnings, previous)
     report = prepared.report(the_plan)
-    outputs = the_plan.input_outputs()
-    write_build_files(the_plan, o, listed=outputs, ran=True)
+    outcome = the_plan.outcome()
+    write_build_files(outcome, o, listed=outcome.input_outputs, ran=True)
     return RunResult(
-        plan=the_plan,
-        report=report,
-        outputs=tuple(outputs),
+        outcome,
+        o,
+        report,
+        _PlanHolder(the_plan),
         written=written.written,
         unchanged=written.unchanged,
         removed=written.removed,
     )
+
+
+def _record(
+    prepared: _Run, the_plan: Plan, saved: Manifest, found_warnings: Sequence[str], previous: Record | None
+) -> None:
+    """Leave the state record of this run (under the lock, after the manifest): a cache, so a record
+    that cannot be written only costs the next run its fast path."""
+    from . import state
+    from .confinement import write_cache_file
+    from .manifest import STATE_DIR
+
+    o = prepared.options
+    text = state.capture(
+        o,
+        started=prepared.started,
+        walked=prepared.walked,
+        plan=the_plan,
+        manifest=saved,
+        previous=previous,
+        manifest_warnings=found_warnings,
+    )
+    write_cache_file(o.output_dir / STATE_DIR / state.RECORD, text)
 
 
 @dataclass(frozen=True)
@@ -249,6 +369,11 @@ def translate_source(
     (``include_dirs``, ``extensions``, ``launch_syntax``, ``maps``); errors are :func:`run`'s.
     """
     import tempfile  # deferred: only translate needs it (and it imports shutil and random)
+
+    from .errors import FileProblem, PlanConflict
+    from .includes import is_within
+    from .inputs import check_options
+    from .manifest import Manifest
 
     nowhere = Path(tempfile.gettempdir()) / f"hipify-tool-translate-{os.getpid()}"  # planned into, never created
     given = () if data is not None else (source,)

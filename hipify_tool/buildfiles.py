@@ -8,19 +8,25 @@ before it is in place.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .confinement import write_build_file
 from .errors import EnvironmentProblem
 from .fileio import touch
-from .options import ListFormat, Options
-from .planned import Plan
+
+if TYPE_CHECKING:
+    from .options import ListFormat, Options
+    from .outcome import Outcome
+
+StrPath = str | os.PathLike[str]
 
 __all__ = ["format_list", "format_depfile", "format_cmake_plan", "write_build_files", "touch_stamp"]
 
 
-def format_list(paths: Sequence[Path], fmt: ListFormat) -> str:
+def format_list(paths: Sequence[StrPath], fmt: ListFormat) -> str:
     """Output lists: one path a line, a CMake list, or a JSON array."""
     items = [str(p) for p in paths]
     if fmt == "json":
@@ -34,21 +40,21 @@ def _escape_make(path: str) -> str:
     return path.replace("$", "$$").replace("#", "\\#").replace(" ", "\\ ")
 
 
-def format_depfile(targets: Sequence[Path], dependencies: Sequence[Path]) -> str:
+def format_depfile(targets: Sequence[StrPath], dependencies: Sequence[StrPath]) -> str:
     """Make syntax, as CMake's ``DEPFILE`` and Ninja's ``deps = gcc`` read it."""
     head = " ".join(_escape_make(str(t)) for t in targets)
     deps = " \\\n  ".join(_escape_make(str(d)) for d in dependencies)
     return f"{head}: \\\n  {deps}\n"
 
 
-def _cmake_quote(path: Path) -> str:
+def _cmake_quote(path: StrPath) -> str:
     text = str(path)
     for char in ("\\", '"', "$", ";"):
         text = text.replace(char, "\\" + char)
     return f'"{text}"'
 
 
-def format_cmake_plan(input_outputs: Sequence[Path], all_outputs: Sequence[Path]) -> str:
+def format_cmake_plan(input_outputs: Sequence[StrPath], all_outputs: Sequence[StrPath]) -> str:
     """A CMake script setting the two lists; ``include()`` reads it without any parsing code."""
     lines = ["# Written by hipify-tool; rewritten only when a list changes.", "set(HIPIFY_TOOL_OUTPUTS"]
     lines += [f"  {_cmake_quote(p)}" for p in input_outputs]
@@ -68,19 +74,21 @@ def touch_stamp(stamp: Path) -> None:
     touch(stamp)
 
 
-def write_build_files(plan: Plan, options: Options, *, listed: Sequence[Path], ran: bool) -> None:
-    """Every build file ``options`` asks for. ``listed`` is the output list (``run``: one output per
-    input; ``plan``: every output); ``ran``: the outputs exist, so the depfile and stamp may be written.
+def write_build_files(outcome: Outcome, options: Options, *, listed: Sequence[StrPath], ran: bool) -> None:
+    """Every build file ``options`` asks for, from a plan's :class:`~hipify_tool.outcome.Outcome` (a
+    full plan's or the state record's: one writer for both paths). ``listed`` is the output list
+    (``run``: one output per input; ``plan``: every output); ``ran``: the outputs exist, so the depfile
+    and stamp may be written.
 
     The CMake plan script is written only when it changes: a build registers it as a configure
     dependency, so CMake re-runs exactly when the set of outputs changes.
     """
     o = options.resolved()
     if ran and o.depfile is not None:
-        targets = [o.stamp] if o.stamp is not None else plan.all_outputs()
-        write_build_file(o.depfile, format_depfile(targets, plan.dependencies()))
+        targets: Sequence[StrPath] = [o.stamp] if o.stamp is not None else outcome.all_outputs
+        write_build_file(o.depfile, format_depfile(targets, outcome.dependencies))
     if o.cmake_plan is not None:
-        write_build_file(o.cmake_plan, format_cmake_plan(plan.input_outputs(), plan.all_outputs()))
+        write_build_file(o.cmake_plan, format_cmake_plan(outcome.input_outputs, outcome.all_outputs))
     if o.output_list is not None:
         write_build_file(o.output_list, format_list(listed, o.list_format))
     if ran and o.stamp is not None:

@@ -8,7 +8,6 @@ afresh and nothing on disk is trusted or written. Differences come back as a uni
 
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,14 +16,17 @@ from .errors import CheckFailed
 from .fileio import NotRegularFile, read_regular
 from .manifest import STATE_DIR, Entry, Manifest
 from .options import Options
-from .planned import Plan
 
 __all__ = ["CheckResult", "check_tree", "unified_diff"]
 
 
 @dataclass(frozen=True)
 class CheckResult:
-    plan: Plan
+    options: Options
+    """Resolved."""
+    warnings: tuple[str, ...]
+    file_count: int
+    """Planned files (sibling copies not counted)."""
     changed: tuple[str, ...]
     """Outputs (relative to the output root) whose committed bytes differ."""
     missing: tuple[str, ...]
@@ -43,7 +45,7 @@ class CheckResult:
             return None
         parts = [f"{len(self.changed)} changed", f"{len(self.missing)} missing", f"{len(self.extra)} extra"]
         return CheckFailed(
-            f"{self.plan.options.output_dir}: out of date ({', '.join(parts)}); "
+            f"{self.options.output_dir}: out of date ({', '.join(parts)}); "
             "update it with `hipify-tool run --prune` and the same options"
         )
 
@@ -95,6 +97,8 @@ def _lines(data: bytes) -> list[str]:
 
 def unified_diff(old: bytes | None, new: bytes | None, old_name: str, new_name: str) -> str:
     """A unified diff of two versions of a file (``None``: absent)."""
+    import difflib  # deferred: only a tree that differs needs it
+
     lines = difflib.unified_diff(
         _lines(old or b""),
         _lines(new or b""),
@@ -108,10 +112,18 @@ def unified_diff(old: bytes | None, new: bytes | None, old_name: str, new_name: 
 
 
 def check_tree(options: Options) -> CheckResult:
-    """Compare ``options.output_dir`` (the committed tree) with a fresh translation; writes nothing."""
-    from .api import plan_against
+    """Compare ``options.output_dir`` (the committed tree) with a fresh translation; writes nothing.
+
+    When the output root's state record proves the tree is, byte for byte, what a run with the same
+    options wrote from inputs that have not changed since, that is the answer (:mod:`.fastpath`)."""
+    from . import fastpath
 
     o = options.resolved()
+    verdict = fastpath.quick_check(o, fastpath.previous_record(o))
+    if verdict.outcome is not None:
+        return CheckResult(o, verdict.outcome.warnings, verdict.outcome.file_count, (), (), (), "")
+    from .api import plan_against
+
     committed = _committed(o.output_dir) if o.output_dir.is_dir() else []
     plan = plan_against(o, _owning_manifest(committed))
     cwd = os.getcwd()
@@ -136,4 +148,5 @@ def check_tree(options: Options) -> CheckResult:
     extra = [rel for rel in committed if rel not in planned]
     for rel in extra:
         chunks.append(unified_diff(_committed_bytes(o.output_dir / rel), None, f"a/{shown(rel)}", f"b/{shown(rel)}"))
-    return CheckResult(plan, tuple(changed), tuple(missing), tuple(extra), "".join(chunks))
+    diff = "".join(chunks)
+    return CheckResult(o, plan.warnings, len(plan.files), tuple(changed), tuple(missing), tuple(extra), diff)

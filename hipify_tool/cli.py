@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -185,7 +185,7 @@ def _progress(log: _Log) -> Iterator[Any]:
             bar.close()
 
 
-def _print_list(paths: list[Path], options: Options) -> None:
+def _print_list(paths: Sequence[str], options: Options) -> None:
     if options.output_list is None:
         from .buildfiles import format_list
 
@@ -197,7 +197,7 @@ def _print_report(result: PlanResult, log: _Log) -> None:
     report = result.report
     if report is None:
         return
-    o = result.plan.options
+    o = result.options
     from .progress import color_enabled
 
     color = color_enabled()
@@ -267,15 +267,15 @@ def run(**kwargs: Any) -> None:
         log.warn(warning)
     if not options.prune:
         for stale in result.stale:
-            log.warn(f"{result.plan.output_path(stale)}: stale output (its source is gone); --prune removes it")
-    _print_list(list(result.outputs), options)
+            log.warn(f"{result.options.output_dir / stale}: stale output (its source is gone); --prune removes it")
+    _print_list(result.outcome.input_outputs, options)
     if log.verbosity >= 1:  # the summary's wording loads the report model: only when shown
         from .report.model import plural
 
         log.info(
-            f"{plural(len(result.plan.files) + len(result.plan.copies), 'output')}: {len(result.written)} written, "
+            f"{plural(len(result.outcome.all_outputs), 'output')}: {len(result.written)} written, "
             f"{len(result.unchanged)} unchanged, {len(result.removed)} removed; "
-            f"{result.plan.translated_count} translated in {time.perf_counter() - start:.2f} s"
+            f"{result.outcome.translated_count} translated in {time.perf_counter() - start:.2f} s"
         )
     _print_report(result, log)
 
@@ -292,11 +292,11 @@ def plan(**kwargs: Any) -> None:
     options, log, lists = _parse(kwargs)
     with _progress(log) as progress:
         result = plan_with_options(options, progress=progress, also_read=lists)
-    for warning in result.plan.warnings:
+    for warning in result.warnings:
         log.warn(warning)
-    for header in result.plan.external_headers():
+    for header in result.outcome.external_headers:
         log.info(f"external header (outside the project: read, never written): {header}")
-    _print_list(result.plan.all_outputs(), options)
+    _print_list(result.outcome.all_outputs, options)
     _print_report(result, log)
 
 
@@ -311,7 +311,7 @@ def check(**kwargs: Any) -> None:
 
     options, log, _ = _parse(kwargs)
     result = check_tree(options)
-    for warning in result.plan.warnings:
+    for warning in result.warnings:
         log.warn(warning)
     sys.stdout.write(result.diff)
     failure = result.failure()
@@ -320,7 +320,7 @@ def check(**kwargs: Any) -> None:
     if log.verbosity >= 1:
         from .report.model import plural
 
-        log.info(f"{result.plan.options.output_dir}: up to date ({plural(len(result.plan.files), 'output')})")
+        log.info(f"{result.options.output_dir}: up to date ({plural(result.file_count, 'output')})")
 
 
 @cli.command()

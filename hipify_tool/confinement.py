@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +30,7 @@ from .manifest import STATE_DIR
 from .options import OPTION_SPECS, Options
 
 if TYPE_CHECKING:
+    from .outcome import Outcome
     from .planned import Plan
 
 __all__ = [
@@ -198,19 +199,19 @@ def _named(o: Options) -> Iterator[tuple[str, Path]]:
             yield _FLAGS[name], path
 
 
-def check_build_files(o: Options, plan: Plan, also_read: Iterable[Path] = ()) -> None:
+def check_build_files(o: Options, outcome: Outcome, also_read: Iterable[Path] = ()) -> None:
     """Refuse (exit 2) a build file that is a file the run reads, one of its outputs, in its state
     dir, or named twice. ``also_read``: files a front end read (``--sources-from`` lists).
 
     Where it is written is its directory's real path and its own name (a link there is replaced);
     what it is compared with the inputs by is the file it reaches (a link or a hard link to a
     source is refused all the same: replacing it is never what was meant). Cheap on a no-op: only
-    inputs of the build file's size are looked at."""
+    inputs of the build file's size are looked at. ``outcome`` is the plan's (full or recorded)."""
     named = list(_named(o))
     if not named:
         return
     root = OutputRoot(o.output_dir)
-    outputs: dict[str, str] | None = None
+    outputs: Mapping[str, str] | None = None
     seen: dict[str, str] = {}
     for flag, path in named:
         # The entry that will be replaced: a link at the path itself is replaced, never followed.
@@ -227,24 +228,18 @@ def check_build_files(o: Options, plan: Plan, also_read: Iterable[Path] = ()) ->
                     f"{path}: {flag} names hipify-tool's state in the output root; refusing to overwrite it"
                 )
             if outputs is None:
-                outputs = _outputs_by_path(plan)
+                outputs = outcome.produced()
             if rel in outputs:
                 raise UsageError(
                     f"{path}: {flag} names an output of this run (the translation of {outputs[rel]}); "
                     "refusing to overwrite it"
                 )
-        read = _read_by_run(path, plan, o, also_read)
+        read = _read_by_run(path, outcome, o, also_read)
         if read is not None:
             raise UsageError(f"{path}: {flag} names {read}, which this run reads; refusing to overwrite it")
 
 
-def _outputs_by_path(plan: Plan) -> dict[str, str]:
-    out = {f.output: str(plan.source_path(f.source)) for f in plan.files.values()}
-    out.update((copy, f"{plan.source_path(source)} (a copy)") for copy, source in plan.copies.items())
-    return out
-
-
-def _read_by_run(path: Path, plan: Plan, o: Options, also_read: Iterable[Path]) -> str | None:
+def _read_by_run(path: Path, outcome: Outcome, o: Options, also_read: Iterable[Path]) -> str | None:
     """What ``path`` is among the run's inputs (``None``: none of them): by identity, so a link or
     another spelling of a source is caught too."""
     try:
@@ -253,11 +248,8 @@ def _read_by_run(path: Path, plan: Plan, o: Options, also_read: Iterable[Path]) 
         return None  # missing: not an input (every input exists)
     ident = (st.st_dev, st.st_ino)
     candidates: list[tuple[str, str]] = [
-        (str(plan.source_path(f.source)), "a source" if f.source in plan.inputs else "a header")
-        for f in plan.files.values()
-        if f.entry.source_size == st.st_size
+        (candidate, what) for candidate, what, size in outcome.read() if size is None or size == st.st_size
     ]
-    candidates += [(str(p), "a header") for p in plan.external_headers()]
     candidates += [(str(p), "a --map file") for p in o.maps]
     candidates += [(str(p), "a --sources-from list") for p in also_read]
     for candidate, what in candidates:

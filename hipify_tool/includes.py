@@ -188,6 +188,10 @@ class IncludeSearch:
             known = self._isfile[path] = os.path.isfile(path)
         return known
 
+    def looked_up(self) -> dict[str, bool]:
+        """Every path looked for so far and whether a regular file was there."""
+        return dict(self._isfile)
+
     def searched(self, includer: str, site: IncludeSite) -> list[str]:
         """The directories a site is looked up in, in order, each once (absolute): for messages."""
         dirs = dict.fromkeys(d.path for d in self._order(includer, site))

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
 from .confinement import check_roots
 from .errors import FileProblem, PlanConflict, UsageError
@@ -15,7 +16,7 @@ from .fileio import kind_of
 from .includes import is_within
 from .options import Options
 
-__all__ = ["check_options", "discover_inputs"]
+__all__ = ["check_options", "discover_inputs", "Walked"]
 
 
 def check_options(o: Options) -> None:
@@ -61,17 +62,31 @@ def _cwd_hint(path: str, project: str) -> str:
     return ""
 
 
-def discover_inputs(o: Options) -> tuple[str, ...]:
+@dataclass
+class Walked:
+    """What whole-tree discovery looked at, for the state record (:mod:`hipify_tool.state`): a later
+    run with the same listings, links and CMake markers would discover the same inputs."""
+
+    dirs: list[str] = field(default_factory=list)
+    """Directories listed (absolute)."""
+    links: list[str] = field(default_factory=list)
+    """Symlinks found in them: what they point to decides whether they are walked or selected."""
+    markers: list[str] = field(default_factory=list)
+    """``CMakeCache.txt`` files that made the walk skip their directory."""
+
+
+def discover_inputs(o: Options, walked: Walked | None = None) -> tuple[str, ...]:
     """The inputs: explicit sources in order, then pattern (or default) selections, sorted.
 
-    ``o`` must be :meth:`Options.resolved` and pass :func:`check_options`.
+    ``o`` must be :meth:`Options.resolved` and pass :func:`check_options`. ``walked``, when given,
+    receives what the discovery looked at.
     """
     project = str(o.project_dir)
     inputs: dict[str, None] = {}
     for src in o.sources:
         inputs.setdefault(os.path.relpath(src, project).replace(os.sep, "/"))
     if not o.sources or o.include or o.exclude:
-        for rel in _walk(o):
+        for rel in _walk(o, walked if walked is not None else Walked()):
             inputs.setdefault(rel)
     if not inputs:
         raise UsageError(f"{project}: no input files (give sources or patterns, or check --extension)")
@@ -89,21 +104,53 @@ def _pathspec(patterns: Sequence[str]):  # type: ignore[no-untyped-def]
     return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
-def _skipped_dir(path: str, name: str, output: str) -> bool:
+def _skipped_dir(path: str, name: str, output: str, walked: Walked) -> bool:
     """Directories the walk never enters: hidden ones (``.git``, ``.hipify-tool``), the output root,
     and CMake build trees (a directory holding ``CMakeCache.txt``), whose generated sources are
     not the project's (docs/cli.md, "Inputs")."""
-    return name.startswith(".") or is_within(path, output) or os.path.exists(os.path.join(path, "CMakeCache.txt"))
+    if name.startswith(".") or is_within(path, output):
+        return True
+    marker = os.path.join(path, "CMakeCache.txt")
+    if os.path.exists(marker):
+        walked.markers.append(marker)
+        return True
+    return False
 
 
-def _walk(o: Options) -> list[str]:
+def _listing(top: str, walked: Walked) -> Iterator[tuple[str, list[str], list[str]]]:
+    """``os.walk(top)`` (top-down, links to directories listed but not entered, an unreadable
+    directory an error), noting what it looked at in ``walked``."""
+    try:
+        entries = list(os.scandir(top))
+    except OSError as exc:
+        _cannot_list(exc)
+        return
+    walked.dirs.append(top)
+    dirs: list[str] = []
+    files: list[str] = []
+    for entry in entries:
+        if entry.is_symlink():
+            walked.links.append(entry.path)
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        (dirs if is_dir else files).append(entry.name)
+    yield top, dirs, files
+    for name in dirs:
+        path = os.path.join(top, name)
+        if not os.path.islink(path):
+            yield from _listing(path, walked)
+
+
+def _walk(o: Options, walked: Walked) -> list[str]:
     include = _pathspec(o.include) if o.include else None
     exclude = _pathspec(o.exclude) if o.exclude else None
     extensions = tuple(o.extensions)
     project, output = str(o.project_dir), str(o.output_dir)
     found: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(project, onerror=_cannot_list):
-        dirnames[:] = sorted(d for d in dirnames if not _skipped_dir(os.path.join(dirpath, d), d, output))
+    for dirpath, dirnames, filenames in _listing(project, walked):
+        dirnames[:] = sorted(d for d in dirnames if not _skipped_dir(os.path.join(dirpath, d), d, output, walked))
         reldir = os.path.relpath(dirpath, project).replace(os.sep, "/")
         for name in filenames:
             if not name.endswith(extensions):

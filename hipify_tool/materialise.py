@@ -126,6 +126,8 @@ class WriteResult:
     """Outputs already holding the right bytes (their mtime is untouched)."""
     removed: tuple[Path, ...]
     """Outputs no source produces any more (superseded, stale with ``prune``, or left by a killed run)."""
+    manifest: Manifest | None = None
+    """The manifest as saved (or found unchanged) by this run."""
 
 
 def _is_plain_file(path: Path) -> bool:
@@ -347,7 +349,7 @@ def write_plan(plan: Plan, manifest: Manifest, *, prune: bool) -> WriteResult:
         journal.sweep_state_dir()
         atomic_write(path, updated.to_json().encode())
     journal.end()
-    return WriteResult(tuple(written), tuple(unchanged), tuple(removed))
+    return WriteResult(tuple(written), tuple(unchanged), tuple(removed), updated)
 
 
 def _in_place(target: Path, f: PlannedFile) -> bool:

@@ -6,6 +6,7 @@ Read by every later stage (materialise, build files, report, check) and returned
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -15,6 +16,7 @@ from .fileio import read_input
 from .includes import IncludeSite, Resolution
 from .manifest import Entry
 from .options import Options
+from .outcome import Outcome, ReadFile
 
 __all__ = ["Plan", "PlannedFile", "IncludeWarning", "options_key"]
 
@@ -83,6 +85,9 @@ class Plan:
     """Sibling copies (output path -> the source whose output they copy): where a moved or copied
     file's includes look for a header, so that the output root is self-contained (:mod:`.layout`)."""
     include_warnings: tuple[IncludeWarning, ...] = ()
+    lookups: Mapping[str, bool] = field(default_factory=dict, compare=False, repr=False)
+    """Every path the include search and the layout looked for (absolute) and whether a regular file
+    was there: what the resolutions rest on besides the files read (the state record checks them)."""
 
     def output_path(self, rel_output: str) -> Path:
         return self.options.output_dir / rel_output
@@ -113,6 +118,36 @@ class Plan:
         out = {f.output: f.data for f in self.files.values()}
         out.update((copy, self.files[source].data) for copy, source in self.copies.items())
         return out
+
+    def outcome(self) -> Outcome:
+        """The plan's lists as the build files and the front ends read them."""
+        external = [str(p) for p in self.external_headers()]
+
+        def produced() -> dict[str, str]:
+            out = {f.output: str(self.source_path(f.source)) for f in self.files.values()}
+            out.update((copy, f"{self.source_path(source)} (a copy)") for copy, source in self.copies.items())
+            return out
+
+        def read() -> list[ReadFile]:
+            inputs = set(self.inputs)
+            files: list[ReadFile] = [
+                (str(self.source_path(f.source)), "a source" if f.source in inputs else "a header", f.entry.source_size)
+                for f in self.files.values()
+            ]
+            return files + [(path, "a header", None) for path in external]
+
+        return Outcome(
+            input_outputs=tuple(map(str, self.input_outputs())),
+            all_outputs=tuple(map(str, self.all_outputs())),
+            dependencies=tuple(map(str, self.dependencies())),
+            external_headers=tuple(external),
+            warnings=self.warnings,
+            stale=self.stale,
+            translated_count=self.translated_count,
+            file_count=len(self.files),
+            produced=produced,
+            read=read,
+        )
 
     def source_bytes(self, rel: str) -> bytes:
         """A planned file's source, from memory when the plan read it."""

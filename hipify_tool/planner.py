@@ -90,8 +90,10 @@ class _Planner:
         make_translator: Callable[[], Translator],
         progress: Progress | None = None,
         overrides: dict[str, bytes] | None = None,
+        suspects: frozenset[str] = frozenset(),
     ) -> None:
         self.o = options
+        self.suspects = suspects
         self._progress = progress
         self.overrides = overrides or {}  # files given in memory (translate's stdin), by relative path
         self.manifest = manifest
@@ -117,7 +119,8 @@ class _Planner:
     # -- reading and translating ----------------------------------------------------------------
 
     def read(self, rels: Iterable[str], translated: Callable[[str], bool]) -> list[_Work]:
-        """Fingerprint each file; like git's index, an unchanged size and mtime_ns skip the read."""
+        """Fingerprint each file; like git's index, an unchanged size and mtime_ns skip the read, unless
+        the state record has doubts about the file (a ``suspect``: changed within its timestamps' tick)."""
         batch = []
         for rel in rels:
             path = self.prefix + rel
@@ -134,7 +137,11 @@ class _Planner:
             if entry is not None and entry.key != self.key:
                 entry = None
             data: bytes | None = None
-            if entry is not None and (entry.source_size, entry.source_mtime_ns) == (st.st_size, st.st_mtime_ns):
+            if (
+                entry is not None
+                and (entry.source_size, entry.source_mtime_ns) == (st.st_size, st.st_mtime_ns)
+                and path not in self.suspects
+            ):
                 digest = entry.digest
             else:
                 data = read_input(path)
@@ -273,6 +280,7 @@ class _Planner:
             translated_count=self.translated_count,
             copies=dict(sorted(layout.copies.items())),
             include_warnings=include_warnings,
+            lookups=self.search.looked_up(),
         )
 
     def _other_owner(self, planned: dict[str, PlannedFile]) -> Callable[[str], str | None]:
@@ -450,16 +458,20 @@ def make_plan(
     progress: Progress | None = None,
     inputs: Sequence[str] | None = None,
     overrides: dict[str, bytes] | None = None,
+    suspects: frozenset[str] = frozenset(),
 ) -> Plan:
     """Compute the complete plan. ``options`` must be :meth:`Options.resolved`.
 
     ``inputs`` are :func:`~hipify_tool.inputs.discover_inputs`'s result when the caller already has it.
     ``progress(done, known)`` is called as files are translated (the plan itself stays silent).
     ``overrides`` gives files' bytes in memory (relative path -> bytes), read instead of the disk.
+    ``suspects``: absolute paths read even when the manifest's size and mtime match.
     """
     if inputs is None:
         check_options(options)
         inputs = discover_inputs(options)
-    planner = _Planner(options, manifest or Manifest({}), tables_fingerprint, make_translator, progress, overrides)
+    planner = _Planner(
+        options, manifest or Manifest({}), tables_fingerprint, make_translator, progress, overrides, suspects
+    )
     planner.collect(list(inputs))
     return planner.finish(list(inputs))

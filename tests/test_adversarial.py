@@ -263,6 +263,7 @@ def test_linked_state_dir_or_lock_is_refused_and_creates_nothing_outside(world: 
     if link == STATE_DIR:
         (world.o / STATE_DIR / "manifest.json").rename(world.e / "state" / "manifest.json")
         (world.o / STATE_DIR / "lock").unlink()
+        (world.o / STATE_DIR / "state.json").unlink()
         (world.o / STATE_DIR).rmdir()
     else:
         (world.o / link).unlink()

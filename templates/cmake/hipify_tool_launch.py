@@ -36,6 +36,6 @@ def _probe() -> int:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--probe"]:
         sys.exit(_probe())
-    from hipify_tool.cli import main
+    from hipify_tool.entry import main
 
     main()
