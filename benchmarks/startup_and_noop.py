@@ -2,6 +2,7 @@
 """Start-up and no-op cost of this checkout, optionally beside another revision in the same run.
 
     python benchmarks/startup_and_noop.py [--baseline REV] [--repeat N] [--cccl DIR]
+    python benchmarks/startup_and_noop.py --targets [--baseline REV] [--tree DIR ...]
 
 Measured for each checkout, alternating between them so machine noise hits both alike:
 
@@ -12,6 +13,15 @@ Measured for each checkout, alternating between them so machine noise hits both 
 - cold run: ``hipify-tool run -j1`` of the CCCL sample into a new output dir;
 - lines per module of ``hipify_tool/``.
 
+``--targets`` measures, in one run, what the state record is for (each a ratio of medians):
+
+- no-op ``run`` on the whole CCCL tree against PyTorch's own rerun (``hipify()`` on its own output);
+- ``plan`` on CCCL (outputs planned once) against that rerun;
+- no-op ``run`` on the reference project (``csrc_example/csrc``) against a bare ``python -c pass``;
+- ``check`` on the reference project against its no-op ``run``;
+- cold runs (``-j`` default) against PyTorch's cold run, on CCCL and on every ``--tree``;
+- each of these for ``--baseline REV`` too, the checkouts taking turns.
+
 ``--baseline REV`` checks REV out into a temporary git worktree (removed afterwards). Medians of
 ``--repeat`` runs; compare the ratios, not the seconds (shared machines are noisy).
 """
@@ -19,6 +29,7 @@ Measured for each checkout, alternating between them so machine noise hits both 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -114,12 +125,121 @@ def _worktree(rev: str) -> Iterator[Path]:
         shutil.rmtree(where, ignore_errors=True)
 
 
+REFERENCE = REPO / "csrc_example" / "csrc"
+_PYTORCH = """
+import sys
+from torch.utils.hipify.hipify_python import hipify
+hipify(project_directory=sys.argv[1], output_directory=sys.argv[2], header_include_dirs=["."],
+       is_pytorch_extension=True, show_progress=False)
+"""
+
+
+def _pytorch(tree: Path, out: Path) -> list[str]:
+    return [sys.executable, "-c", _PYTORCH, str(tree), str(out)]
+
+
+Make = Callable[[int], tuple[list[str], "Path | None"]]
+"""Round ``i``'s command, and a dir to delete before it (a cold run's output), or ``None``."""
+
+
+def _rounds(repeat: int, commands: dict[str, Make]) -> dict[str, float]:
+    """Median seconds per label, every label run once per round (machine noise hits all alike)."""
+    times: dict[str, list[float]] = {label: [] for label in commands}
+    for i in range(repeat):
+        for label, make in commands.items():
+            cmd, fresh = make(i)
+            if fresh is not None:
+                shutil.rmtree(fresh, ignore_errors=True)
+            times[label].append(_timed(cmd, REPO))
+    return {label: statistics.median(t) for label, t in times.items()}
+
+
+def _targets(args: argparse.Namespace, checkouts: dict[str, Path], work: Path) -> None:
+    """Every figure of the fast-path targets, the checkouts and PyTorch measured in the same run."""
+    repeat = args.repeat
+    cccl = work / "cccl-full"
+    shutil.copytree(args.cccl, cccl)
+    ref = work / "reference"
+    shutil.copytree(REFERENCE, ref)
+    trees = {"CCCL": cccl}
+    for extra in args.tree:
+        trees[extra.name] = work / f"tree-{extra.name}"
+        shutil.copytree(extra, trees[extra.name])
+    time.sleep(0.1)  # the copies settle: a record is trusted only for files older than its run
+    load = os.getloadavg()
+    tags = {name: name.replace(" ", "_") for name in checkouts}
+
+    def tool(c: Path, command: str, tree: Path, out: Path, *extra: str) -> list[str]:
+        return _cli(c, command, "-q", "--no-config", "-p", str(tree), "-o", str(out), "-I", str(tree), *extra)
+
+    def each(command: str, tree: Path, out: str) -> dict[str, Make]:
+        return {
+            name: (lambda i, c=c, t=tags[name]: (tool(c, command, tree, work / f"{out}-{t}"), None))
+            for name, c in checkouts.items()
+        }
+
+    for name, c in checkouts.items():  # the cold runs the no-ops repeat, then one that settles
+        for _ in range(2):
+            _timed(tool(c, "run", cccl, work / f"noop-{tags[name]}"), c)
+            _timed(tool(c, "run", ref, work / f"ref-{tags[name]}"), c)
+            time.sleep(0.1)
+    noop = _rounds(
+        repeat, {"PyTorch": lambda i: (_pytorch(cccl, work / "pt-rerun"), None), **each("run", cccl, "noop")}
+    )
+    planned = _rounds(repeat, each("plan", cccl, "noop"))
+    bare = _rounds(repeat, {"python -c pass": lambda i: ([sys.executable, "-c", "pass"], None)})["python -c pass"]
+    ref_noop = _rounds(repeat, each("run", ref, "ref"))
+    ref_check = _rounds(repeat, each("check", ref, "ref"))
+    cold: dict[str, dict[str, float]] = {}
+    for tree_name, tree in trees.items():
+        commands: dict[str, Make] = {
+            "PyTorch": lambda i, t=tree, n=tree_name: (_pytorch(t, work / f"pt-{n}"), work / f"pt-{n}")
+        }
+        for name, c in checkouts.items():
+            out = work / f"cold-{tree_name}-{tags[name]}"
+            commands[name] = lambda i, c=c, t=tree, o=out: (tool(c, "run", t, o), o)
+        cold[tree_name] = _rounds(repeat, commands)
+    pt_rerun = noop["PyTorch"]
+    print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; after: {os.getloadavg()[0]:.2f}")
+    print(
+        f"PyTorch: rerun CCCL {pt_rerun:.3f} s; cold " + ", ".join(f"{n} {t['PyTorch']:.3f} s" for n, t in cold.items())
+    )
+    print(f"python -c pass: {bare:.3f} s (medians of {repeat})\n")
+    print("| target | " + " | ".join(checkouts) + " |")
+    print("|---|" + "---|" * len(checkouts))
+
+    def row(label: str, cell: Callable[[str], str]) -> None:
+        print(f"| {label} | " + " | ".join(cell(name) for name in checkouts) + " |")
+
+    row("no-op run, CCCL: x PyTorch's rerun (>= 150)", lambda n: f"{noop[n]:.3f} s, {pt_rerun / noop[n]:.0f}x")
+    row("plan, CCCL: x PyTorch's rerun (>= 75)", lambda n: f"{planned[n]:.3f} s, {pt_rerun / planned[n]:.0f}x")
+    row("no-op run, reference: / python -c pass (<= 4)", lambda n: f"{ref_noop[n]:.3f} s, {ref_noop[n] / bare:.1f}x")
+    row(
+        "check, reference: / its no-op run (<= 1.5)",
+        lambda n: f"{ref_check[n]:.3f} s, {ref_check[n] / ref_noop[n]:.2f}x",
+    )
+    for tree_name, by in cold.items():
+        row(
+            f"cold -j, {tree_name}: x PyTorch's cold (>= 10)",
+            lambda n, b=by: f"{b[n]:.3f} s, {b['PyTorch'] / b[n]:.1f}x",
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--baseline", help="a git revision to measure beside this checkout")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--cccl", type=Path, default=CCCL)
+    parser.add_argument("--targets", action="store_true", help="measure the fast-path targets (see above)")
+    parser.add_argument("--tree", type=Path, action="append", default=[], help="another tree for the cold ratio")
     args = parser.parse_args()
+    if args.targets:
+        with tempfile.TemporaryDirectory() as tmp, _maybe_worktree(args.baseline) as baseline:
+            checkouts = {"this checkout": REPO}
+            if baseline is not None:
+                checkouts = {f"baseline {args.baseline}": baseline, **checkouts}
+            _targets(args, checkouts, Path(tmp))
+        return
     with tempfile.TemporaryDirectory() as tmp, _maybe_worktree(args.baseline) as baseline:
         work = Path(tmp)
         small = _tree25(work / "tree25")

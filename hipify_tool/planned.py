@@ -6,6 +6,7 @@ Read by every later stage (materialise, build files, report, check) and returned
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +87,8 @@ class Plan:
     file's includes look for a header, so that the output root is self-contained (:mod:`.layout`)."""
     include_warnings: tuple[IncludeWarning, ...] = ()
     lookups: Mapping[str, bool] = field(default_factory=dict, compare=False, repr=False)
+    _outcome: list[Outcome] = field(default_factory=list, init=False, compare=False, repr=False)
+    """:meth:`outcome`'s answer, once computed (one per plan: the plan is immutable)."""
     """Every path the include search and the layout looked for (absolute) and whether a regular file
     was there: what the resolutions rest on besides the files read (the state record checks them)."""
 
@@ -120,39 +123,54 @@ class Plan:
         return out
 
     def outcome(self) -> Outcome:
-        """The plan's lists as the build files and the front ends read them."""
+        """The plan's lists as the build files and the front ends read them (computed once, as text:
+        the same order as :meth:`all_outputs` and :meth:`dependencies`)."""
+        if self._outcome:
+            return self._outcome[0]
+        root = os.path.join(str(self.options.output_dir), "")
+        project = os.path.join(str(self.options.project_dir), "")
         external = [str(p) for p in self.external_headers()]
+        files = self.files
 
         def produced() -> dict[str, str]:
-            out = {f.output: str(self.source_path(f.source)) for f in self.files.values()}
-            out.update((copy, f"{self.source_path(source)} (a copy)") for copy, source in self.copies.items())
+            out = {f.output: project + f.source for f in files.values()}
+            out.update((copy, f"{project}{source} (a copy)") for copy, source in self.copies.items())
             return out
 
         def read() -> list[ReadFile]:
             inputs = set(self.inputs)
-            files: list[ReadFile] = [
-                (str(self.source_path(f.source)), "a source" if f.source in inputs else "a header", f.entry.source_size)
-                for f in self.files.values()
+            found: list[ReadFile] = [
+                (project + f.source, "a source" if f.source in inputs else "a header", f.entry.source_size)
+                for f in files.values()
             ]
-            return files + [(path, "a header", None) for path in external]
+            return found + [(path, "a header", None) for path in external]
 
-        return Outcome(
-            input_outputs=tuple(map(str, self.input_outputs())),
-            all_outputs=tuple(map(str, self.all_outputs())),
-            dependencies=tuple(map(str, self.dependencies())),
+        outputs = [root + f.output for f in files.values()] + [root + c for c in self.copies]
+        dependencies = [project + f.source for f in files.values()] + external
+        outcome = Outcome(
+            input_outputs=tuple(root + files[rel].output for rel in self.inputs),
+            all_outputs=tuple(sorted(outputs, key=_parts)),
+            dependencies=tuple(sorted(dependencies, key=_parts)),
             external_headers=tuple(external),
             warnings=self.warnings,
             stale=self.stale,
             translated_count=self.translated_count,
-            file_count=len(self.files),
+            file_count=len(files),
             produced=produced,
             read=read,
         )
+        self._outcome.append(outcome)
+        return outcome
 
     def source_bytes(self, rel: str) -> bytes:
         """A planned file's source, from memory when the plan read it."""
         data = self.files[rel].source_data
         return data if data is not None else read_input(str(self.source_path(rel)))
+
+
+def _parts(path: str) -> list[str]:
+    """A path's sort key as :class:`~pathlib.Path` orders paths: component by component."""
+    return path.split("/")
 
 
 def options_key(options: Options, tables_fingerprint: str) -> str:

@@ -85,7 +85,8 @@ def _lstat(path: str) -> Ident | None:
 
 
 def digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    """Of an output's planned bytes: what ``check`` compares the committed file with."""
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
 
 
 def plan_key(o: Options) -> str:
@@ -162,42 +163,42 @@ def capture(
 
     ``manifest`` is the one just saved; ``previous`` the record the run found (its output digests carry
     over to outputs this run did not rewrite)."""
-    root = str(o.output_dir)
+    root = os.path.join(str(o.output_dir), "")
     prefix = os.path.join(str(o.project_dir), "")
     followed: dict[str, Ident | None] = {}
     dirs: dict[str, Ident | None] = {}
-    for path in _tool_files():
-        followed[path] = _stat(path)
     torch_dir = _torch_dir()
-    if torch_dir is not None:
-        for path in _torch_files(torch_dir):
+    watched = [*_tool_files(), *(_torch_files(torch_dir) if torch_dir is not None else ())]
+    watched += [*map(str, o.maps), *map(str, o.include_dirs), *map(str, o.sources), str(o.project_dir)]
+    watched += [*walked.dirs, *walked.links, *walked.markers]
+    watched += [prefix + f.source for f in plan.files.values()]
+    for path in watched:
+        if path not in followed:
             followed[path] = _stat(path)
-    for path in (*map(str, o.maps), *map(str, o.include_dirs), *map(str, o.sources), str(o.project_dir)):
-        followed[path] = _stat(path)
-    for path in (*walked.dirs, *walked.links, *walked.markers):
-        followed[path] = _stat(path)
-    for f in plan.files.values():
-        followed[prefix + f.source] = _stat(prefix + f.source)
     for path, found in plan.lookups.items():
         if found:
-            followed[path] = _stat(path)
+            if path not in followed:
+                followed[path] = _stat(path)
             continue
-        if os.path.lexists(path):  # a dangling link, a FIFO, a directory: what it becomes matters
-            followed[path] = _stat(path)
         where = _nearest_existing(path, dirs)
         followed[where] = dirs[where]
+        if where == os.path.dirname(path) and os.path.lexists(path):  # a dangling link, a FIFO, a dir
+            followed[path] = _stat(path)
     live = {prefix + f.source for f in plan.files.values()}
     others = {key: _lstat(key) for key in manifest.entries if key not in live}  # other runs' sources
-    # Outputs: as the manifest recorded them (a file changed since is not taken as ours), digests of
-    # the planned bytes (what ``check`` compares).
-    previous_digests = previous.output_digests() if previous is not None else {}
     settled = all(_settled(ident, started) for ident in (*followed.values(), *others.values()))
+    # Copies kept for another run's headers are that run's to check: no proof for a root shared so.
+    settled = settled and not any(manifest.entries[key].copies for key in others)
     suspects = sorted(p for p, ident in followed.items() if not _settled(ident, started) and p in live)
+    # Outputs: as the manifest recorded them (a file changed since is not taken as ours), with the
+    # digests of the planned bytes (what ``check`` compares).
+    previous_digests = previous.output_digests() if previous is not None else {}
     entries = {e.output: e for e in manifest.entries.values()}
     digests: dict[str, str | None] = {}
+    idents: dict[str, Ident | None] = {}
     outputs: list[list[Any]] = []
     for f in sorted(plan.files.values(), key=lambda f: f.output):
-        ident = _lstat(os.path.join(root, f.output))
+        ident = idents[f.output] = _lstat(root + f.output)
         entry = entries.get(f.output)
         if ident is None or entry is None or (ident[0], ident[1]) != (entry.output_size, entry.output_mtime_ns):
             settled = False
@@ -205,13 +206,13 @@ def capture(
         digests[f.output] = known
         outputs.append([f.output, ident, known, f.source, 0])
     for copy, source in plan.copies.items():
-        ident = _lstat(os.path.join(root, copy))
-        original = plan.files[source].output
-        same_file = ident is not None and [ident[3], ident[4]] == _inode(os.path.join(root, original))
-        known = digests.get(original)
+        ident = _lstat(root + copy)
+        original = idents.get(plan.files[source].output)
+        same_file = ident is not None and original is not None and ident[3:5] == original[3:5]
+        known = digests.get(plan.files[source].output)
         if not same_file:
             known = _carried(previous_digests, copy, ident) if known is None else known
-            if known is None or ident is None or _read_digest(os.path.join(root, copy)) != known:
+            if known is None or ident is None or _read_digest(root + copy) != known:
                 settled = False
         outputs.append([copy, ident, known, source, 1])
     outcome = plan.outcome()
@@ -225,14 +226,15 @@ def capture(
         "suspects": suspects,
         "project_real": os.path.realpath(o.project_dir),
         "output_real": os.path.realpath(o.output_dir),
-        "manifest": _lstat(os.path.join(root, STATE_DIR, "manifest.json")),
-        "followed": [[p, ident] for p, ident in followed.items()],
+        "manifest": _lstat(f"{root}{STATE_DIR}/manifest.json"),
+        "prefix": prefix,
+        "followed": [[_short(p, prefix), ident] for p, ident in followed.items()],
         "others": [[p, ident] for p, ident in others.items()],
         "outputs": outputs,
-        "root": _root_listing(root),
+        "root": _root_listing(str(o.output_dir)),
         "input_outputs": [plan.files[rel].output for rel in plan.inputs],
-        "all_outputs": [os.path.relpath(p, root) for p in outcome.all_outputs],
-        "dependencies": list(outcome.dependencies),
+        "all_outputs": [p[len(root) :] for p in outcome.all_outputs],
+        "dependencies": [_short(p, prefix) for p in outcome.dependencies],
         "kinds": kinds,
         "external_headers": list(outcome.external_headers),
         "warnings": [w for w in plan.warnings if w not in manifest_warnings],
@@ -241,9 +243,10 @@ def capture(
     return json.dumps(record, separators=(",", ":")) + "\n"
 
 
-def _inode(path: str) -> list[int] | None:
-    ident = _lstat(path)
-    return None if ident is None else [ident[3], ident[4]]
+def _short(path: str, prefix: str) -> str:
+    """A path in the record: relative to the project dir when it is inside it (stored paths are
+    otherwise absolute, so the two never mix up)."""
+    return path[len(prefix) :] if path.startswith(prefix) else path
 
 
 def _carried(previous: Mapping[str, tuple[Ident | None, str | None]], rel: str, ident: Ident | None) -> str | None:
@@ -349,6 +352,7 @@ _SHAPE = {
     "project_real": lambda v: type(v) is str,
     "output_real": lambda v: type(v) is str,
     "manifest": _is_ident,
+    "prefix": lambda v: type(v) is str and v.startswith("/") and v.endswith("/"),
     "followed": _pairs_ok,
     "others": _pairs_ok,
     "outputs": _outputs_ok,
@@ -383,13 +387,13 @@ class Record:
         raw = self.raw
         if raw["key"] != plan_key(o) or raw["torch"] != _torch_dir():
             return Verdict(None)
-        changed = _changed(raw["followed"], _stat)
+        changed = _changed(raw["followed"], _stat, raw["prefix"])
         doubt = Verdict(None, self.suspects() | changed)
         if changed or not raw["settled"] or (prune and raw["stale"]):
             return doubt
         if raw["project_real"] != os.path.realpath(o.project_dir) or raw["output_real"] != os.path.realpath(self.root):
             return doubt
-        if _changed(raw["others"], _lstat):
+        if _changed(raw["others"], _lstat, ""):
             return doubt
         state = os.path.join(self.root, STATE_DIR)
         if command != "check":
@@ -430,7 +434,7 @@ class Record:
         raw = self.raw
         prefix = os.path.join(self.root, "")
         project = os.path.join(str(o.project_dir), "")
-        dependencies = tuple(raw["dependencies"])
+        dependencies = tuple(p if p.startswith("/") else raw["prefix"] + p for p in raw["dependencies"])
         kinds = raw["kinds"]
         followed = raw["followed"]
         outputs = raw["outputs"]
@@ -439,7 +443,8 @@ class Record:
             return {rel: project + source + (" (a copy)" if copy else "") for rel, _, _, source, copy in outputs}
 
         def read() -> list[ReadFile]:
-            sizes = {p: ident[0] for p, ident in followed if ident is not None}
+            base = raw["prefix"]
+            sizes = {p if p.startswith("/") else base + p: ident[0] for p, ident in followed if ident is not None}
             what = {"s": "a source", "h": "a header", "e": "a header"}
             return [(p, what[k], None if k == "e" else sizes.get(p)) for p, k in zip(dependencies, kinds, strict=True)]
 
@@ -457,9 +462,14 @@ class Record:
         )
 
 
-def _changed(entries: Iterable[list[Any]], probe: Any) -> frozenset[str]:
-    """Paths whose identity differs from the record's."""
-    return frozenset(path for path, ident in entries if probe(path) != ident)
+def _changed(entries: Iterable[list[Any]], probe: Any, prefix: str) -> frozenset[str]:
+    """Paths (absolute) whose identity differs from the record's; ``prefix``: of relative ones."""
+    changed = set()
+    for path, ident in entries:
+        full = path if path.startswith("/") else prefix + path
+        if probe(full) != ident:
+            changed.add(full)
+    return frozenset(changed)
 
 
 def load(output_dir: Path | str) -> Record | None:

@@ -270,6 +270,11 @@ class Translator:
             raise TypeError("this Translator was built without a rebuild recipe and cannot be pickled")
         return (self._rebuild, ())
 
+    def prepare(self) -> None:
+        """Build everything translation uses now (PyTorch's passes), so that forked workers inherit
+        it instead of each building its own."""
+        _ = self.passes
+
     @property
     def passes(self) -> PyTorchPasses:
         if self._passes is None:

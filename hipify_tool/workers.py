@@ -1,7 +1,7 @@
 """Translation step 1 over many files, in worker processes when the work is large enough to pay.
 
-Workers are forked (the translator travels as its rebuild recipe, see
-:class:`hipify_tool.translate.Translator`) and die with the run that forked them.
+Workers are forked after the run has built its translator, which they inherit, and die with the run
+that forked them.
 """
 
 from __future__ import annotations
@@ -10,8 +10,13 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
+from .errors import EnvironmentProblem
 from .translate import TranslationFailure, Translator
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 __all__ = ["translate_all", "PARALLEL_THRESHOLD_CHARS"]
 
@@ -36,7 +41,7 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="hipify-tool-parent-watch", daemon=True).start()
 
 
-def _translate_chunk(translator: Translator, items: list[tuple[str, str]]) -> list[Result]:
+def _translate_chunk(translator: Translator, items: Sequence[tuple[str, str]]) -> list[Result]:
     results: list[Result] = []
     for rel, text in items:
         try:
@@ -44,6 +49,15 @@ def _translate_chunk(translator: Translator, items: list[tuple[str, str]]) -> li
         except TranslationFailure as failure:
             results.append(failure)
     return results
+
+
+def _child(translator: Translator, items: Sequence[tuple[str, str]], reader: Connection, writer: Connection) -> None:
+    """A forked worker: translates its share with the translator it inherited (built once, by the run)
+    and sends the results back; it dies with the run."""
+    reader.close()  # only the run reads: if the run dies, sending fails instead of blocking forever
+    _die_with_parent(os.getppid())
+    writer.send(_translate_chunk(translator, items))
+    writer.close()
 
 
 def translate_all(
@@ -54,30 +68,61 @@ def translate_all(
 ) -> list[Result]:
     """Step 1 of each ``(rel, text)``, in order; a file that cannot be translated gives its failure.
 
-    ``progress(done, total)`` is called as chunks finish.
+    With ``jobs`` > 1 and enough text, ``jobs - 1`` forked workers translate their shares while the run
+    translates its own: the workers inherit the translator the run built (tables, compiled passes), so
+    nothing is built twice and no core waits. ``progress(done, total)`` is called as shares finish.
     """
     jobs = min(jobs, len(items))
     if jobs > 1 and sum(len(text) for _, text in items) > PARALLEL_THRESHOLD_CHARS:
-        from concurrent.futures import ProcessPoolExecutor  # deferred: costs start-up otherwise
-        from multiprocessing import get_context
-
-        chunks = [list(items[i :: jobs * 2]) for i in range(jobs * 2)]
-        by_rel: dict[str, Result] = {}
-        with ProcessPoolExecutor(
-            jobs, mp_context=get_context("fork"), initializer=_die_with_parent, initargs=(os.getpid(),)
-        ) as pool:
-            for chunk, results in zip(
-                chunks, pool.map(_translate_chunk, [translator] * len(chunks), chunks), strict=True
-            ):
-                for (rel, _), result in zip(chunk, results, strict=True):
-                    by_rel[rel] = result
-                if progress is not None:
-                    progress(len(by_rel), len(items))
-        return [by_rel[rel] for rel, _ in items]
+        return _forked(translator, items, jobs, progress)
     if progress is None:
-        return _translate_chunk(translator, list(items))
+        return _translate_chunk(translator, items)
     done: list[Result] = []
     for i in range(0, len(items), 32):
-        done += _translate_chunk(translator, list(items[i : i + 32]))
+        done += _translate_chunk(translator, items[i : i + 32])
         progress(len(done), len(items))
     return done
+
+
+def _forked(
+    translator: Translator, items: Sequence[tuple[str, str]], jobs: int, progress: Callable[[int, int], None] | None
+) -> list[Result]:
+    from multiprocessing import get_context  # deferred: costs start-up otherwise
+
+    translator.prepare()  # built before the fork, so that every worker inherits it
+    context = get_context("fork")
+    shares = [range(i, len(items), jobs) for i in range(jobs)]
+    workers = []
+    try:
+        for share in shares[1:]:
+            reader, writer = context.Pipe(duplex=False)
+            process = context.Process(
+                target=_child, args=(translator, [items[i] for i in share], reader, writer), daemon=True
+            )
+            process.start()
+            writer.close()
+            workers.append((process, reader, share))
+        results: list[Result | None] = [None] * len(items)
+        for i, result in zip(shares[0], _translate_chunk(translator, [items[i] for i in shares[0]]), strict=True):
+            results[i] = result
+        done = len(shares[0])
+        if progress is not None:
+            progress(done, len(items))
+        for process, reader, share in workers:
+            try:
+                received: list[Result] = reader.recv()
+            except EOFError:
+                process.join()
+                raise EnvironmentProblem(f"a translation worker died (exit code {process.exitcode})") from None
+            for i, result in zip(share, received, strict=True):
+                results[i] = result
+            done += len(share)
+            if progress is not None:
+                progress(done, len(items))
+        return [r for r in results if r is not None]
+    finally:
+        for process, reader, _ in workers:
+            reader.close()
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
