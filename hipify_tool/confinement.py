@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import EnvironmentProblem, FileProblem, PlanConflict, UsageError
-from .fileio import NAME_MAX, PATH_MAX, atomic_write, holds, kind_of
-from .includes import is_within
+from .fileio import NAME_MAX, PATH_MAX, atomic_write, holds, is_within, kind_of
 from .manifest import STATE_DIR
 from .options import OPTION_SPECS, Options
 

@@ -194,18 +194,21 @@ def _plural(count: int, noun: str) -> str:
 def main(argv: list[str] | None = None) -> None:
     """``hipify-tool``: the state record's answer when it has one, else click's command tree."""
     args = sys.argv[1:] if argv is None else argv
-    try:
-        if _answer(args):
-            sys.stdout.flush()
-            sys.exit(0)
-    except Exception as exc:
-        from .errors import HipifyToolError
+    from .errors import HipifyToolError
 
-        if not isinstance(exc, HipifyToolError):
-            raise
+    try:
+        answered = _answer(args)
+    except HipifyToolError as exc:  # what the full path would say too (a build file on a source...)
         for line in str(exc).splitlines() or [type(exc).__name__]:
             sys.stderr.write(f"hipify-tool: error: {line}\n")
         sys.exit(exc.exit_code)
+    except Exception:  # a doubt of any kind: the full path decides
+        if os.environ.get("HIPIFY_TOOL_DEBUG"):
+            raise
+        answered = False
+    if answered:
+        sys.stdout.flush()
+        sys.exit(0)
     from .cli import main as full
 
     full(argv)

@@ -37,6 +37,7 @@ __all__ = [
     "temp_stem",
     "TEMP_NAME",
     "kind_of",
+    "is_within",
 ]
 
 NAME_MAX = 255
@@ -56,6 +57,11 @@ _KINDS = (
     (stat.S_ISSOCK, "a socket"),
     (stat.S_ISLNK, "a symlink"),
 )
+
+
+def is_within(path: str, root: str) -> bool:
+    """``path`` is ``root`` or below it (both absolute and normalised)."""
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def kind_of(mode: int) -> str:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from .fileio import kind_of
+from .fileio import is_within, kind_of
 
 __all__ = [
     "IncludeKind",
@@ -127,11 +127,6 @@ def is_pytorch_renamed_include(path: str) -> bool:
 def relative_include(target: str, found_in: str) -> str:
     """The include path PyTorch writes: the target relative to the directory it was found in."""
     return posixpath.relpath(target, found_in or ".")
-
-
-def is_within(path: str, root: str) -> bool:
-    """``path`` is ``root`` or below it (both absolute and normalised)."""
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ Read with :func:`~hipify_tool.fileio.read_regular` (never through a link), its s
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -86,13 +85,16 @@ def _lstat(path: str) -> Ident | None:
 
 def digest(data: bytes) -> str:
     """Of an output's planned bytes: what ``check`` compares the committed file with."""
+    import hashlib  # deferred: the fast path never hashes
+
     return hashlib.blake2b(data, digest_size=8).hexdigest()
 
 
 def plan_key(o: Options) -> str:
-    """The options that decide the plan, as text (``o`` resolved)."""
+    """The options that decide the plan, as text (``o`` resolved), with the tool's version and where
+    it runs from (two installs of one version may differ)."""
     parts = {s.name: str(getattr(o, s.name)) for s in OPTION_SPECS if s.name not in _NOT_IN_KEY}
-    return json.dumps([__version__, parts], sort_keys=True)
+    return json.dumps([__version__, os.path.dirname(os.path.abspath(__file__)), parts], sort_keys=True)
 
 
 def _torch_dir() -> str | None:
@@ -127,7 +129,9 @@ def _torch_files(torch_dir: str) -> list[str]:
 
 
 def _margin(ident: Ident) -> int:
-    return WHOLE_SECOND_MARGIN_NS if ident[1] % 1_000_000_000 == 0 else FINE_MARGIN_NS
+    """The file system's tick, judged by the ctime (which only its clock sets: an mtime may come from
+    an archive, in whole seconds, on a file system that keeps nanoseconds)."""
+    return WHOLE_SECOND_MARGIN_NS if ident[2] % 1_000_000_000 == 0 else FINE_MARGIN_NS
 
 
 def _settled(ident: Ident | None, started: int) -> bool:
@@ -217,6 +221,7 @@ def capture(
         outputs.append([copy, ident, known, source, 1])
     outcome = plan.outcome()
     kinds = _dependency_kinds(plan, outcome)
+    position = {p[len(root) :]: i for i, p in enumerate(outcome.all_outputs)}
     record = {
         "format": _FORMAT,
         "key": plan_key(o),
@@ -230,10 +235,9 @@ def capture(
         "prefix": prefix,
         "followed": [[_short(p, prefix), ident] for p, ident in followed.items()],
         "others": [[p, ident] for p, ident in others.items()],
-        "outputs": outputs,
+        "outputs": sorted(outputs, key=lambda item: item[0].split("/")),  # all_outputs' order
         "root": _root_listing(str(o.output_dir)),
-        "input_outputs": [plan.files[rel].output for rel in plan.inputs],
-        "all_outputs": [p[len(root) :] for p in outcome.all_outputs],
+        "input_outputs": [position[plan.files[rel].output] for rel in plan.inputs],
         "dependencies": [_short(p, prefix) for p in outcome.dependencies],
         "kinds": kinds,
         "external_headers": list(outcome.external_headers),
@@ -357,8 +361,7 @@ _SHAPE = {
     "others": _pairs_ok,
     "outputs": _outputs_ok,
     "root": _root_ok,
-    "input_outputs": lambda v: _strings(v) and all(is_output_rel(r) for r in v),
-    "all_outputs": lambda v: _strings(v) and all(is_output_rel(r) for r in v),
+    "input_outputs": lambda v: type(v) is list and all(type(i) is int for i in v),
     "dependencies": _strings,
     "kinds": lambda v: type(v) is str and set(v) <= {"s", "h", "e"},
     "external_headers": _strings,
@@ -435,6 +438,7 @@ class Record:
         prefix = os.path.join(self.root, "")
         project = os.path.join(str(o.project_dir), "")
         dependencies = tuple(p if p.startswith("/") else raw["prefix"] + p for p in raw["dependencies"])
+        every = tuple(prefix + item[0] for item in raw["outputs"])
         kinds = raw["kinds"]
         followed = raw["followed"]
         outputs = raw["outputs"]
@@ -449,8 +453,8 @@ class Record:
             return [(p, what[k], None if k == "e" else sizes.get(p)) for p, k in zip(dependencies, kinds, strict=True)]
 
         return Outcome(
-            input_outputs=tuple(prefix + rel for rel in raw["input_outputs"]),
-            all_outputs=tuple(prefix + rel for rel in raw["all_outputs"]),
+            input_outputs=tuple(every[i] for i in raw["input_outputs"]),
+            all_outputs=every,
             dependencies=dependencies,
             external_headers=tuple(raw["external_headers"]),
             warnings=tuple(raw["warnings"]),
@@ -485,5 +489,7 @@ def load(output_dir: Path | str) -> Record | None:
         if not ok(raw[name]):
             return None
     if len(raw["kinds"]) != len(raw["dependencies"]):
+        return None
+    if not all(0 <= i < len(raw["outputs"]) for i in raw["input_outputs"]):
         return None
     return Record(raw, root)

@@ -474,3 +474,38 @@ def test_plain_command_lines_parse_as_click_parses_them(command: str, words: lis
     assert ours[1] == options, argv
     assert ours[2]["sources_from"] == lists
     assert log.verbosity == (-1 if ours[2]["quiet"] else 1 if ours[2]["verbose"] else 0)
+
+
+def test_cli_fast_path_reads_the_configuration_as_click_does(tmp_path: Path) -> None:
+    """Options from [tool.hipify-tool] decide the record's key: editing the file takes the full path."""
+    root = write_tree(
+        tmp_path / "repo",
+        {
+            **{f"csrc/{k}": v for k, v in BASE.items()},
+            "pyproject.toml": '[tool.hipify-tool]\nproject-dir = "csrc"\noutput-dir = "out"\n'
+            'include-dirs = ["csrc", "csrc/inc"]\n',
+        },
+    )
+    _settle()
+    first = run_cli("run", "-v", cwd=root, check=True)
+    _settle()
+    again = run_cli("run", "-v", cwd=root, check=True)
+    assert again.stdout == first.stdout and " 0 translated" in again.stderr
+    (root / "pyproject.toml").write_text(
+        '[tool.hipify-tool]\nproject-dir = "csrc"\noutput-dir = "out"\ninclude-dirs = ["csrc", "csrc/inc"]\n'
+        'launch-syntax = "chevron"\n'
+    )
+    changed = run_cli("run", "-v", cwd=root, check=True)
+    assert " 0 translated" not in changed.stderr, changed.stderr  # a new key: every file translated again
+    assert changed.stdout == first.stdout
+
+
+def test_sources_with_whole_second_mtimes_settle(world: dict[str, Path]) -> None:
+    """Files unpacked from an archive carry whole-second mtimes on a file system that keeps nanoseconds:
+    the file system's tick is judged by the ctime, which only its own clock sets."""
+    for path in world["project"].rglob("*"):
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+    _settle()
+    _run(world)
+    _settle()
+    assert _run(world).from_record
