@@ -204,8 +204,7 @@ def run_with_options(options: Options, *, progress: Progress | None = None) -> R
         written = write_plan(the_plan, manifest, prune=o.prune)
     report = prepared.report(the_plan)
     outputs = the_plan.input_outputs()
-    write_build_files(the_plan, o, listed=outputs, ran=True)
-    return RunResult(
+    result = RunResult(
         plan=the_plan,
         report=report,
         outputs=tuple(outputs),
@@ -213,6 +212,8 @@ def run_with_options(options: Options, *, progress: Progress | None = None) -> R
         unchanged=written.unchanged,
         removed=written.removed,
     )
+    write_build_files(the_plan, o, listed=outputs, ran=True, passed=result.strict_failure() is None)
+    return result
 
 
 @dataclass(frozen=True)
