@@ -216,7 +216,7 @@ def test_every_keyword_reaches_the_tool_and_only_jobs_leaves_the_identity(tmp_pa
         elif k.flag:
             for value in vals:
                 expected = f"{k.flag}={_command_line(value, k.path, tmp_path, project.dir)}"
-                assert expected in full or f"'{expected}'" in full or f'"{expected}"' in full, (name, full)
+                assert expected in full, (name, full)
     sources = next(project.dir.glob("CMakeFiles/hipify_tool/*/sources.txt")).read_text()
     assert sources == f"{tmp_path / 'csrc' / 'k.cu'}\n"
 
@@ -270,12 +270,11 @@ def test_use_rocm_in_the_compile_commands(tmp_path: Path, cmake_dir: str, cmake:
     project = Build(tmp_path, cmake_dir, cmake, body)
     configured = project.configure("-DCMAKE_EXPORT_COMPILE_COMMANDS=ON")
     assert configured.returncode == 0, configured.stderr
-    commands = {
-        Path(c["file"]).relative_to(project.dir if c["file"].startswith(str(project.dir)) else tmp_path).as_posix(): c[
-            "command"
-        ]
-        for c in json.loads((project.dir / "compile_commands.json").read_text())
-    }
+    commands = {}
+    for entry in json.loads((project.dir / "compile_commands.json").read_text()):
+        file = Path(entry["file"])
+        base = project.dir if file.is_relative_to(project.dir) else tmp_path
+        commands[file.relative_to(base).as_posix()] = entry["command"]
     assert set(commands) == {"host.cpp", "out/k.hip", "out2/m.hip", "out3/k.hip"}
     assert "-DUSE_ROCM" in commands["out/k.hip"] and "-DUSE_ROCM" in commands["host.cpp"]
     assert "-DUSE_ROCM" in commands["out3/k.hip"]

@@ -72,9 +72,10 @@ def test_installed_package_and_cmake_prefix_entry_point(tmp_path: Path) -> None:
     _run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
     python = venv / "bin" / "python"
     venv_site = Path(_run(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", cwd=tmp_path).strip())
-    base_dirs = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
-    base_dirs |= {p for p in sys.path if p.endswith(("site-packages", "dist-packages"))}  # a venv's base too
-    (venv_site / "base_site_packages.pth").write_text("".join(f"{d}\n" for d in sorted(base_dirs)))
+    # in this interpreter's order (a venv's base included, when this interpreter is a venv's)
+    site_dirs = [p for p in sys.path if p.endswith(("site-packages", "dist-packages"))]
+    site_dirs += [sysconfig.get_path("purelib"), sysconfig.get_path("platlib")]
+    (venv_site / "base_site_packages.pth").write_text("".join(f"{d}\n" for d in dict.fromkeys(site_dirs)))
     _run(python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", wheel, cwd=tmp_path)
     cmake_dir = Path(_run(venv / "bin" / "hipify-tool", "--cmake-dir", cwd=tmp_path).strip())
     site = Path(_run(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", cwd=tmp_path).strip())
