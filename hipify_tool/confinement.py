@@ -37,6 +37,7 @@ __all__ = [
     "symlink_problem",
     "BUILD_FILE_OPTIONS",
     "check_roots",
+    "output_spellings",
     "check_build_files",
     "check_names",
     "shown",
@@ -90,6 +91,19 @@ def check_roots(o: Options) -> None:
             raise UsageError(f"{d}: include dir does not exist")
         if is_within(str(d), output) or is_within(os.path.realpath(d), real_output):
             raise UsageError(f"{d}: include dir is inside the output dir {output} (outputs are not inputs)")
+
+
+def output_spellings(o: Options) -> tuple[str, ...]:
+    """The output root as paths in the project reach it: its own path and, when it resolves into the
+    project (``-o`` a link to ``proj/gen``), the project path it resolves to. Discovery and include
+    lookups take neither for an input, so a run never reads back what it wrote."""
+    project, output = str(o.project_dir), str(o.output_dir)
+    real_project, real_output = os.path.realpath(project), os.path.realpath(output)
+    if is_within(real_output, real_project):
+        seen = os.path.normpath(os.path.join(project, os.path.relpath(real_output, real_project)))
+        if seen != output:
+            return (output, seen)
+    return (output,)
 
 
 def _is_output_root_or_new(output: str) -> bool:
@@ -210,6 +224,7 @@ def check_build_files(o: Options, plan: Plan, also_read: Iterable[Path] = ()) ->
     if not named:
         return
     root = OutputRoot(o.output_dir)
+    real_project = os.path.realpath(o.project_dir)
     outputs: dict[str, str] | None = None
     seen: dict[str, str] = {}
     for flag, path in named:
@@ -236,6 +251,11 @@ def check_build_files(o: Options, plan: Plan, also_read: Iterable[Path] = ()) ->
         read = _read_by_run(path, plan, o, also_read)
         if read is not None:
             raise UsageError(f"{path}: {flag} names {read}, which this run reads; refusing to overwrite it")
+        if is_within(written, real_project) and not root.inside(written) and written.endswith(o.extensions):
+            raise UsageError(
+                f"{path}: {flag} names a source of the project dir {o.project_dir} (its extension is "
+                "translated); refusing to write it"
+            )
 
 
 def _outputs_by_path(plan: Plan) -> dict[str, str]:
