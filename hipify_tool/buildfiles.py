@@ -8,12 +8,12 @@ before it is in place.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from .confinement import write_build_file
 from .errors import EnvironmentProblem
-from .materialise import write_text_if_changed
+from .fileio import touch
 from .options import ListFormat, Options
 from .planned import Plan
 
@@ -63,10 +63,9 @@ def touch_stamp(stamp: Path) -> None:
     outputs keep their mtime and cannot serve as one."""
     try:
         stamp.parent.mkdir(parents=True, exist_ok=True)
-        stamp.touch()
-        os.utime(stamp)
     except OSError as exc:
-        raise EnvironmentProblem(f"{stamp}: cannot touch ({exc.strerror})") from None
+        raise EnvironmentProblem(f"{stamp.parent}: cannot create directory ({exc.strerror})") from None
+    touch(stamp)
 
 
 def write_build_files(plan: Plan, options: Options, *, listed: Sequence[Path], ran: bool) -> None:
@@ -79,10 +78,10 @@ def write_build_files(plan: Plan, options: Options, *, listed: Sequence[Path], r
     o = options.resolved()
     if ran and o.depfile is not None:
         targets = [o.stamp] if o.stamp is not None else plan.all_outputs()
-        write_text_if_changed(o.depfile, format_depfile(targets, plan.dependencies()))
+        write_build_file(o.depfile, format_depfile(targets, plan.dependencies()))
     if o.cmake_plan is not None:
-        write_text_if_changed(o.cmake_plan, format_cmake_plan(plan.input_outputs(), plan.all_outputs()))
+        write_build_file(o.cmake_plan, format_cmake_plan(plan.input_outputs(), plan.all_outputs()))
     if o.output_list is not None:
-        write_text_if_changed(o.output_list, format_list(listed, o.list_format))
+        write_build_file(o.output_list, format_list(listed, o.list_format))
     if ran and o.stamp is not None:
         touch_stamp(o.stamp)

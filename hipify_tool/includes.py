@@ -9,12 +9,15 @@ relative path that leaves it) is *external*: read, never planned.
 
 from __future__ import annotations
 
+import errno
 import os
 import posixpath
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
+
+from .fileio import kind_of
 
 __all__ = [
     "IncludeKind",
@@ -186,9 +189,24 @@ class IncludeSearch:
         return known
 
     def searched(self, includer: str, site: IncludeSite) -> list[str]:
-        """The directories a site is looked up in, in order (absolute): for messages."""
-        dirs = [d.path for d in self._order(includer, site)]
+        """The directories a site is looked up in, in order, each once (absolute): for messages."""
+        dirs = dict.fromkeys(d.path for d in self._order(includer, site))
         return [d.rstrip(os.sep) or os.sep for d in dirs]
+
+    def unusable(self, includer: str, site: IncludeSite) -> tuple[str, str] | None:
+        """For a site found nowhere: the first entry on its search path that exists but is no file a
+        compiler can read (a symlink loop, a broken link, a FIFO), and what it is; ``None``: nothing there."""
+        for d in self.searched(includer, site):
+            candidate = os.path.normpath(os.path.join(d, site.path))
+            if not os.path.lexists(candidate):
+                continue
+            try:
+                return candidate, f"is {kind_of(os.stat(candidate).st_mode)}"
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    return candidate, "is a symlink loop"
+                return candidate, f"is a broken symlink (to {os.readlink(candidate)})"
+        return None
 
     def _order(self, includer: str, site: IncludeSite) -> list[_SearchDir]:
         if site.kind == "angle":

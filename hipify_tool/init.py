@@ -59,7 +59,7 @@ def init_project(directory: Path, *, name: str | None = None, force: bool = Fals
             if rel == "gitignore":
                 rel = ".gitignore"
             dest = target / rel
-            if dest.exists():
+            if os.path.lexists(dest):  # kept, a link too: never written through
                 continue
             text = template.read_text(encoding="utf-8")
             for placeholder, value in values.items():

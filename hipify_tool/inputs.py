@@ -8,49 +8,22 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
+from .confinement import check_roots
 from .errors import FileProblem, PlanConflict, UsageError
+from .fileio import kind_of
 from .includes import is_within
-from .manifest import STATE_DIR
 from .options import Options
 
-__all__ = ["check_options", "discover_inputs", "read_bytes"]
-
-
-def read_bytes(path: str) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
+__all__ = ["check_options", "discover_inputs"]
 
 
 def check_options(o: Options) -> None:
     """Reject bad paths before anything touches the disk. ``o`` must be :meth:`Options.resolved`."""
     if not o.project_dir.is_dir():
         raise UsageError(f"{o.project_dir}: project dir does not exist or is not a directory")
+    check_roots(o)
     project, output = str(o.project_dir), str(o.output_dir)
-    if is_within(project, output):
-        raise UsageError(
-            f"{output}: output dir must not be the project dir or contain it (sources are never written; "
-            "in-place translation is not offered)"
-        )
-    if os.path.lexists(output) and not os.path.isdir(output):
-        raise UsageError(f"{output}: output dir exists and is not a directory")
-    if is_within(output, project):
-        if STATE_DIR in Path(output).relative_to(project).parts:
-            raise UsageError(f"{output}: output dir must not be inside a {STATE_DIR} directory")
-        if not _is_output_root_or_new(output):
-            raise UsageError(
-                f"{output}: output dir is inside the project dir and holds files hipify-tool did not write; "
-                "choose a new or empty directory"
-            )
-    for d in o.include_dirs:  # outside the project: a read-only search path, as for a compiler
-        if not d.is_dir():
-            raise UsageError(f"{d}: include dir does not exist")
-        if is_within(str(d), output):
-            raise UsageError(f"{d}: include dir is inside the output dir {output} (outputs are not inputs)")
     problems: list[FileProblem] = []
     for src in o.sources:
         s = str(src)
@@ -62,16 +35,6 @@ def check_options(o: Options) -> None:
             problems.append(FileProblem(s, f"is inside the output dir {output}"))
     if problems:
         raise PlanConflict(problems)
-
-
-def _is_output_root_or_new(output: str) -> bool:
-    """An output dir nested in the project is safe only if it is ours or empty: otherwise it may hold
-    sources, which whole-tree discovery would silently skip and outputs would mingle with."""
-    try:
-        with os.scandir(output) as entries:
-            return all(e.name == STATE_DIR for e in entries) or os.path.isdir(os.path.join(output, STATE_DIR))
-    except OSError:
-        return True  # missing: new; unreadable: the run reports it when it locks the root
 
 
 def _not_a_file(path: str, project: str) -> str:
@@ -86,7 +49,7 @@ def _not_a_file(path: str, project: str) -> str:
                 return "symlink loop"
             return f"broken symlink (to {os.readlink(path)})"
     if os.path.lexists(path):
-        return "is not a regular file"
+        return f"is not a regular file ({kind_of(os.stat(path).st_mode)})"
     return f"no such file{_cwd_hint(path, project)}"
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -260,6 +261,8 @@ def tree_state(root: Path) -> dict[str, tuple[object, ...]]:
                 state[rel] = ("link", os.readlink(path))
             elif os.path.isdir(path):
                 state[rel] = ("dir", st.st_mode)
+            elif not stat.S_ISREG(st.st_mode):  # a FIFO or device a test planted: never read
+                state[rel] = ("special", st.st_mode)
             else:
                 try:
                     digest = hashlib.blake2b(Path(path).read_bytes(), digest_size=16).hexdigest()
