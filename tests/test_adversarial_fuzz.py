@@ -22,6 +22,8 @@ After every run:
    that a symlink leads to changed, unless it is a build file the run was asked for;
 3. the run ended within 60 s with exit 0, 2, 4 or 5, and neither a traceback nor an internal error;
 4. a failed run's stderr is made of ``hipify-tool: `` lines, at least one ``hipify-tool: error: ``.
+5. outputs are never inputs: a root that resolves into the project (``proj/gen``) never gets a
+   translation of its own files (``proj/gen/gen/...``).
 
 Examples are derandomised and never stored; ``HIPIFY_TOOL_STRESS=N`` multiplies their number. A
 failure prints the shell commands that rebuild its world and replay its steps.
@@ -293,15 +295,14 @@ class _Lab:
         """A new regular file at ``rel`` (one there before is removed first: it may be read-only)."""
         path = self.w / rel
         path.parent.mkdir(parents=True, exist_ok=True)
+        quoted = shlex.quote(rel)
         if os.path.lexists(path):
             os.unlink(path)
+            self.run_sh(f"rm {quoted}")
         path.write_bytes(text.encode() if isinstance(text, str) else text)
         path.chmod(mode)
-        quoted = shlex.quote(rel)
         if isinstance(text, str):
-            self.run_sh(
-                f"mkdir -p {shlex.quote(os.path.dirname(rel) or '.')} && rm -f {quoted} && {_printf(text)} > {quoted}"
-            )
+            self.run_sh(f"mkdir -p {shlex.quote(os.path.dirname(rel) or '.')} && {_printf(text)} > {quoted}")
         self.run_sh(f"chmod {mode:o} {quoted}")
 
     def link(self, rel: str, target: str, absolute: bool) -> bool:
@@ -438,6 +439,9 @@ class _Allowed:
     """The root resolves to the project or contains it: the project is not the root's."""
     refusal: str | None
     """Why the run must be refused, as one with a plain root path would be (None: it need not)."""
+    mirror: str | None
+    """For a root inside the project: where the root's own files would be translated to if a run took
+    them for sources (``proj/gen`` -> ``proj/gen/gen``)."""
     build_files: frozenset[str]
     """Where the requested build files land (parents resolved), those outside the project."""
     new_dir_ok: frozenset[str]
@@ -471,7 +475,10 @@ def _allowed(lab: _Lab, build_paths: list[str]) -> _Allowed:
     elif root is not None and _inside(root, "proj") and not os.path.isdir(lab.w / root / ".hipify-tool"):
         if any(_inside(s, root) for s in lab.live_sources()):
             refusal = "resolves into the project, to a dir holding sources"
-    return _Allowed(root, swallowed, refusal, build_files, frozenset(new_dirs))
+    mirror = None
+    if root is not None and root != "proj" and _inside(root, "proj"):
+        mirror = f"{root}/{os.path.relpath(root, 'proj')}"
+    return _Allowed(root, swallowed, refusal, mirror, build_files, frozenset(new_dirs))
 
 
 def _link_targets(
@@ -526,7 +533,8 @@ def _run(lab: _Lab, step: Run) -> None:
     assert not touched_sources, f"(2) sources changed: {touched_sources}\n{said}"
     touched_targets = sorted(t for t, held in targets.items() if after.get(t) != held)
     assert not touched_targets, f"(2) files symlinks lead to (outside the root) changed: {touched_targets}\n{said}"
-    outside = sorted(rel for rel in changed_paths(before, after) if not allowed.may_change(rel, before, after))
+    changed = changed_paths(before, after)
+    outside = sorted(rel for rel in changed if not allowed.may_change(rel, before, after))
     assert not outside, f"(1) changed outside the output root {allowed.root!r}: {outside}\n{said}"
     assert proc.returncode in _EXIT_CODES, f"(3) exit {proc.returncode}\n{said}"
     assert "Traceback" not in proc.stderr + proc.stdout, f"(3) a traceback\n{said}"
@@ -537,6 +545,9 @@ def _run(lab: _Lab, step: Run) -> None:
         lines = proc.stderr.splitlines()
         assert all(line.startswith("hipify-tool: ") for line in lines), f"(4) a line without the prefix\n{said}"
         assert any(line.startswith("hipify-tool: error: ") for line in lines), f"(4) no error line\n{said}"
+    if allowed.mirror is not None:
+        mirrored = sorted(rel for rel in changed if _inside(rel, allowed.mirror))
+        assert not mirrored, f"(5) the root's own files were taken for sources: {mirrored}\n{said}"
 
 
 def _replay(lab: _Lab) -> str:
