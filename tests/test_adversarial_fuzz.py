@@ -586,7 +586,7 @@ def new_world(tmp_path: Path) -> Callable[[], Path]:
 
 
 @settings(
-    max_examples=30 * stress_scale(),
+    max_examples=40 * stress_scale(),
     deadline=None,
     derandomize=True,
     database=None,
