@@ -218,8 +218,7 @@ def run_with_options(
         written = write_plan(the_plan, manifest, prune=o.prune)
     report = prepared.report(the_plan)
     outputs = the_plan.input_outputs()
-    write_build_files(the_plan, o, listed=outputs, ran=True)
-    return RunResult(
+    result = RunResult(
         plan=the_plan,
         report=report,
         outputs=tuple(outputs),
@@ -227,6 +226,8 @@ def run_with_options(
         unchanged=written.unchanged,
         removed=written.removed,
     )
+    write_build_files(the_plan, o, listed=outputs, ran=True, passed=result.strict_failure() is None)
+    return result
 
 
 @dataclass(frozen=True)

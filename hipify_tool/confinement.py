@@ -44,8 +44,8 @@ __all__ = [
     "write_cache_file",
 ]
 
-BUILD_FILE_OPTIONS = ("depfile", "stamp", "output_list", "cmake_plan", "report_file")
-"""The options naming files a run writes outside its output root."""
+BUILD_FILE_OPTIONS = tuple(s.name for s in OPTION_SPECS if s.writes and s.name != "output_dir")
+"""The options naming files a run writes outside its output root (``depfile``, ``stamp`` ...)."""
 _FLAGS = {s.name: s.flags[-1] for s in OPTION_SPECS if s.name in BUILD_FILE_OPTIONS}
 
 
