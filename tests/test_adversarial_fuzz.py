@@ -21,7 +21,7 @@ After every run:
 2. no source (a regular file this test wrote in ``proj/``) changed, and no file outside the root
    that a symlink leads to changed, unless it is a build file the run was asked for;
 3. the run ended within 60 s with exit 0, 2, 4 or 5, and neither a traceback nor an internal error;
-4. a failed run's stderr is made of ``hipify-tool: `` lines, at least one ``hipify-tool: error: ``.
+4. a failed run's stderr is made of ``hipify-tool: `` lines, at least one ``hipify-tool: error: ``;
 5. outputs are never inputs: a root that resolves into the project (``proj/gen``) never gets a
    translation of its own files (``proj/gen/gen/...``).
 
