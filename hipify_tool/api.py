@@ -315,8 +315,7 @@ def run_with_options(
             _record(prepared, the_plan, written.manifest, manifest.warnings, previous)
     report = prepared.report(the_plan)
     outcome = the_plan.outcome()
-    write_build_files(outcome, o, listed=outcome.input_outputs, ran=True)
-    return RunResult(
+    result = RunResult(
         outcome,
         o,
         report,
@@ -325,6 +324,8 @@ def run_with_options(
         unchanged=written.unchanged,
         removed=written.removed,
     )
+    write_build_files(outcome, o, listed=outcome.input_outputs, ran=True, passed=result.strict_failure() is None)
+    return result
 
 
 def _record(

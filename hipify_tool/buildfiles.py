@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 StrPath = str | os.PathLike[str]
 
-__all__ = ["format_list", "format_depfile", "format_cmake_plan", "write_build_files", "touch_stamp"]
+__all__ = ["format_list", "format_depfile", "format_cmake_plan", "write_build_files", "touch_stamp", "remove_stamp"]
 
 
 def format_list(paths: Sequence[StrPath], fmt: ListFormat) -> str:
@@ -64,21 +65,49 @@ def format_cmake_plan(input_outputs: Sequence[StrPath], all_outputs: Sequence[St
     return "\n".join(lines) + "\n"
 
 
-def touch_stamp(stamp: Path) -> None:
+def _newest_mtime_ns(outcome: Outcome, others: Iterable[StrPath]) -> int:
+    """The newest mtime among the files a run read: the plan's own record of each planned file (no
+    second ``stat``), then the few others (external headers, maps)."""
+    newest = outcome.newest_read_mtime_ns
+    for path in others:
+        try:
+            newest = max(newest, os.stat(path).st_mtime_ns)
+        except OSError:  # gone since the plan read it: the next build sees that for itself
+            continue
+    return newest
+
+
+def touch_stamp(stamp: Path, outcome: Outcome, others: Iterable[StrPath] = ()) -> None:
     """Create ``stamp`` or bump its mtime: the build's proof that a run finished, since unchanged
-    outputs keep their mtime and cannot serve as one."""
+    outputs keep their mtime and cannot serve as one.
+
+    The mtime is now, or the newest mtime among the files the run read when that is later (a file
+    dated ahead of the clock): a stamp older than an input it covers would make Make run the rule
+    again on every build. A link at the stamp's path is replaced, never followed.
+    """
     try:
         stamp.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise EnvironmentProblem(f"{stamp.parent}: cannot create directory ({exc.strerror})") from None
-    touch(stamp)
+    touch(stamp, max(time.time_ns(), _newest_mtime_ns(outcome, others)))
 
 
-def write_build_files(outcome: Outcome, options: Options, *, listed: Sequence[StrPath], ran: bool) -> None:
+def remove_stamp(stamp: Path) -> None:
+    """A failed gate (``--strict``) leaves no stamp, so the build runs the rule, and fails, again."""
+    try:
+        stamp.unlink(missing_ok=True)
+    except OSError as exc:
+        raise EnvironmentProblem(f"{stamp}: cannot remove ({exc.strerror})") from None
+
+
+def write_build_files(
+    outcome: Outcome, options: Options, *, listed: Sequence[StrPath], ran: bool, passed: bool = True
+) -> None:
     """Every build file ``options`` asks for, from a plan's :class:`~hipify_tool.outcome.Outcome` (a
     full plan's or the state record's: one writer for both paths). ``listed`` is the output list
     (``run``: one output per input; ``plan``: every output); ``ran``: the outputs exist, so the depfile
-    and stamp may be written.
+    and stamp may be written; ``passed``: the run passed ``--strict`` (else the stamp is removed, not
+    touched).
 
     The CMake plan script is written only when it changes: a build registers it as a configure
     dependency, so CMake re-runs exactly when the set of outputs changes.
@@ -92,4 +121,7 @@ def write_build_files(outcome: Outcome, options: Options, *, listed: Sequence[St
     if o.output_list is not None:
         write_build_file(o.output_list, format_list(listed, o.list_format))
     if ran and o.stamp is not None:
-        touch_stamp(o.stamp)
+        if passed:
+            touch_stamp(o.stamp, outcome, [*outcome.external_headers, *o.maps])
+        else:
+            remove_stamp(o.stamp)

@@ -361,7 +361,8 @@ def doctor() -> None:
 @click.option("--name", default=None, help="Python package and torch op namespace (default: from DIRECTORY).")
 @click.option("--force", is_flag=True, help="Write into a directory that is not empty (existing files are kept).")
 def init(directory: Path, name: str | None, force: bool) -> None:
-    """Create a PyTorch extension project in DIRECTORY that builds for CUDA (nvcc) and ROCm (hipify_sources)."""
+    """Create a PyTorch extension project in DIRECTORY that builds for CUDA (nvcc) and ROCm (hipify-tool's
+    CMake package)."""
     from .init import init_project
 
     written = init_project(directory, name=name, force=force)

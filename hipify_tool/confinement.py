@@ -37,6 +37,7 @@ __all__ = [
     "symlink_problem",
     "BUILD_FILE_OPTIONS",
     "check_roots",
+    "output_spellings",
     "check_build_files",
     "check_names",
     "shown",
@@ -44,8 +45,8 @@ __all__ = [
     "write_cache_file",
 ]
 
-BUILD_FILE_OPTIONS = ("depfile", "stamp", "output_list", "cmake_plan", "report_file")
-"""The options naming files a run writes outside its output root."""
+BUILD_FILE_OPTIONS = tuple(s.name for s in OPTION_SPECS if s.writes and s.name != "output_dir")
+"""The options naming files a run writes outside its output root (``depfile``, ``stamp`` ...)."""
 _FLAGS = {s.name: s.flags[-1] for s in OPTION_SPECS if s.name in BUILD_FILE_OPTIONS}
 
 
@@ -90,6 +91,19 @@ def check_roots(o: Options) -> None:
             raise UsageError(f"{d}: include dir does not exist")
         if is_within(str(d), output) or is_within(os.path.realpath(d), real_output):
             raise UsageError(f"{d}: include dir is inside the output dir {output} (outputs are not inputs)")
+
+
+def output_spellings(o: Options) -> tuple[str, ...]:
+    """The output root as paths in the project reach it: its own path and, when it resolves into the
+    project (``-o`` a link to ``proj/gen``), the project path it resolves to. Discovery and include
+    lookups take neither for an input, so a run never reads back what it wrote."""
+    project, output = str(o.project_dir), str(o.output_dir)
+    real_project, real_output = os.path.realpath(project), os.path.realpath(output)
+    if is_within(real_output, real_project):
+        seen = os.path.normpath(os.path.join(project, os.path.relpath(real_output, real_project)))
+        if seen != output:
+            return (output, seen)
+    return (output,)
 
 
 def _is_output_root_or_new(output: str) -> bool:
@@ -210,6 +224,7 @@ def check_build_files(o: Options, outcome: Outcome, also_read: Iterable[Path] = 
     if not named:
         return
     root = OutputRoot(o.output_dir)
+    real_project = os.path.realpath(o.project_dir)
     outputs: Mapping[str, str] | None = None
     seen: dict[str, str] = {}
     for flag, path in named:
@@ -236,6 +251,11 @@ def check_build_files(o: Options, outcome: Outcome, also_read: Iterable[Path] = 
         read = _read_by_run(path, outcome, o, also_read)
         if read is not None:
             raise UsageError(f"{path}: {flag} names {read}, which this run reads; refusing to overwrite it")
+        if is_within(written, real_project) and not root.inside(written) and written.endswith(o.extensions):
+            raise UsageError(
+                f"{path}: {flag} names a source of the project dir {o.project_dir} (its extension is "
+                "translated); refusing to write it"
+            )
 
 
 def _read_by_run(path: Path, outcome: Outcome, o: Options, also_read: Iterable[Path]) -> str | None:

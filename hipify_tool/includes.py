@@ -165,9 +165,10 @@ class IncludeSearch:
     ``external``, whatever its path, and is never planned.
     """
 
-    def __init__(self, project_dir: str, include_dirs: Sequence[str], output_dir: str) -> None:
+    def __init__(self, project_dir: str, include_dirs: Sequence[str], outputs: Sequence[str]) -> None:
         self.prefix = os.path.join(project_dir, "")
-        self.output = output_dir
+        self.outputs = tuple(outputs)
+        """The output root's spellings (:func:`~hipify_tool.confinement.output_spellings`)."""
         self.dirs: list[_SearchDir] = []
         for d in include_dirs:
             inside = is_within(d, project_dir)
@@ -238,7 +239,7 @@ class IncludeSearch:
                     first = Resolution(site, None, "", external=candidate, external_dir=d.path.rstrip(os.sep) or os.sep)
                 elif not candidate.startswith(self.prefix):
                     first = Resolution(site, None, "", external=candidate, local=local)
-                elif is_within(candidate, self.output):  # a generated file: not an input
+                elif any(is_within(candidate, out) for out in self.outputs):  # a generated file: not an input
                     first = Resolution(site, None, d.rel, local=local)
                 else:
                     first = Resolution(site, candidate[len(self.prefix) :], d.rel, local=local)

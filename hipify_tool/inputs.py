@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from .confinement import check_roots
+from .confinement import check_roots, output_spellings
 from .errors import FileProblem, PlanConflict, UsageError
 from .fileio import kind_of
 from .includes import is_within
@@ -25,6 +25,7 @@ def check_options(o: Options) -> None:
         raise UsageError(f"{o.project_dir}: project dir does not exist or is not a directory")
     check_roots(o)
     project, output = str(o.project_dir), str(o.output_dir)
+    outputs = output_spellings(o)
     problems: list[FileProblem] = []
     for src in o.sources:
         s = str(src)
@@ -32,7 +33,7 @@ def check_options(o: Options) -> None:
             raise UsageError(f"{s}: {_not_a_file(s, project)}")
         if not is_within(s, project):
             problems.append(FileProblem(s, f"is outside the project dir {project}"))
-        elif is_within(s, output):
+        elif any(is_within(s, out) for out in outputs):
             problems.append(FileProblem(s, f"is inside the output dir {output}"))
     if problems:
         raise PlanConflict(problems)
@@ -104,11 +105,11 @@ def _pathspec(patterns: Sequence[str]):  # type: ignore[no-untyped-def]
     return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
-def _skipped_dir(path: str, name: str, output: str, walked: Walked) -> bool:
+def _skipped_dir(path: str, name: str, outputs: tuple[str, ...], walked: Walked) -> bool:
     """Directories the walk never enters: hidden ones (``.git``, ``.hipify-tool``), the output root,
     and CMake build trees (a directory holding ``CMakeCache.txt``), whose generated sources are
     not the project's (docs/cli.md, "Inputs")."""
-    if name.startswith(".") or is_within(path, output):
+    if name.startswith(".") or any(is_within(path, out) for out in outputs):
         return True
     marker = os.path.join(path, "CMakeCache.txt")
     if os.path.exists(marker):
@@ -147,10 +148,10 @@ def _walk(o: Options, walked: Walked) -> list[str]:
     include = _pathspec(o.include) if o.include else None
     exclude = _pathspec(o.exclude) if o.exclude else None
     extensions = tuple(o.extensions)
-    project, output = str(o.project_dir), str(o.output_dir)
+    project, outputs = str(o.project_dir), output_spellings(o)
     found: list[str] = []
     for dirpath, dirnames, filenames in _listing(project, walked):
-        dirnames[:] = sorted(d for d in dirnames if not _skipped_dir(os.path.join(dirpath, d), d, output, walked))
+        dirnames[:] = sorted(d for d in dirnames if not _skipped_dir(os.path.join(dirpath, d), d, outputs, walked))
         reldir = os.path.relpath(dirpath, project).replace(os.sep, "/")
         for name in filenames:
             if not name.endswith(extensions):

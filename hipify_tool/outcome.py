@@ -35,6 +35,8 @@ class Outcome:
     translated_count: int
     file_count: int
     """Planned files (inputs and the headers they reach; sibling copies not counted)."""
+    newest_read_mtime_ns: int
+    """The newest mtime among the planned files as the plan read them (the stamp is no older)."""
     produced: Callable[[], Mapping[str, str]] = field(compare=False, repr=False)
     """Output (relative to the root) -> what it is the translation of, as messages name it."""
     read: Callable[[], Iterable[ReadFile]] = field(compare=False, repr=False)

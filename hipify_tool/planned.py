@@ -156,6 +156,7 @@ class Plan:
             stale=self.stale,
             translated_count=self.translated_count,
             file_count=len(files),
+            newest_read_mtime_ns=max((f.entry.source_mtime_ns for f in files.values()), default=0),
             produced=produced,
             read=read,
         )

@@ -20,6 +20,7 @@ import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from .confinement import output_spellings
 from .errors import FileProblem, TranslationError, UsageError
 from .fileio import read_input, read_regular
 from .graph import strongly_connected_components
@@ -102,7 +103,9 @@ class _Planner:
         self._translator: Translator | None = None
         self.prefix = os.path.join(str(options.project_dir), "")
         self.output = str(options.output_dir)
-        self.search = IncludeSearch(str(options.project_dir), [str(d) for d in options.include_dirs], self.output)
+        self.search = IncludeSearch(
+            str(options.project_dir), [str(d) for d in options.include_dirs], output_spellings(options)
+        )
         self._relative: dict[tuple[str, str], str] = {}
         self.work: dict[str, _Work] = {}
         self.translation_problems: list[FileProblem] = []

@@ -24,7 +24,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -243,6 +243,7 @@ def capture(
         "external_headers": list(outcome.external_headers),
         "warnings": [w for w in plan.warnings if w not in manifest_warnings],
         "stale": list(plan.stale),
+        "newest": outcome.newest_read_mtime_ns,
     }
     return json.dumps(record, separators=(",", ":")) + "\n"
 
@@ -346,7 +347,7 @@ def _root_ok(value: Any) -> bool:
     return value is None or (type(value) is dict and all(_strings(v) for v in value.values()))
 
 
-_SHAPE = {
+_SHAPE: dict[str, Callable[[Any], bool]] = {
     "format": lambda v: v == _FORMAT,
     "key": lambda v: type(v) is str,
     "torch": lambda v: v is None or type(v) is str,
@@ -367,6 +368,7 @@ _SHAPE = {
     "external_headers": _strings,
     "warnings": _strings,
     "stale": _strings,
+    "newest": lambda v: type(v) is int,
 }
 
 
@@ -461,6 +463,7 @@ class Record:
             stale=tuple(raw["stale"]),
             translated_count=0,
             file_count=sum(1 for item in outputs if not item[4]),
+            newest_read_mtime_ns=raw["newest"],
             produced=produced,
             read=read,
         )

@@ -29,6 +29,13 @@ def subprocess_env(python_path: Sequence[Path] = ()) -> dict[str, str]:
     return env
 
 
+def sandbox_env(home: Path, tmp: Path) -> dict[str, str]:
+    """:func:`subprocess_env` with HOME and TMPDIR of the test's own, so their changes can be watched."""
+    env = subprocess_env()
+    env.update(HOME=str(home), TMPDIR=str(tmp), PYTHONDONTWRITEBYTECODE="1")
+    return env
+
+
 def write_tree(root: Path, files: Mapping[str, str | bytes]) -> Path:
     """Create ``files`` (relative path -> text or bytes) under ``root``; text is written byte-exact."""
     for rel, content in files.items():

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import STATE_DIR, read_tree, run_cli, stress_scale, subprocess_env, write_tree
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,8 +27,6 @@ import hipify_tool
 from hipify_tool.api import run_with_options
 from hipify_tool.options import Options
 from hipify_tool.state import FINE_MARGIN_NS, RECORD
-
-from helpers import STATE_DIR, read_tree, run_cli, stress_scale, subprocess_env, write_tree
 
 SETTLE_S = FINE_MARGIN_NS / 1e9 * 1.5
 """Long enough for what was just written to be older than the record's racy margin."""
@@ -160,7 +158,9 @@ def _leftovers_are_ours(out: Path, extra: set[str]) -> bool:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(ops=st.lists(st.tuples(OPS, st.booleans()), min_size=3, max_size=6), explicit=st.booleans())
-def test_fast_path_never_hides_a_change(tmp_path_factory: pytest.TempPathFactory, ops: list[Any], explicit: bool) -> None:
+def test_fast_path_never_hides_a_change(
+    tmp_path_factory: pytest.TempPathFactory, ops: list[Any], explicit: bool
+) -> None:
     """After each edit, the incremental run (fast path where the record holds) against a fresh run into
     a new output root: every planned output byte for byte, the output list, depfile and CMake plan
     script, the outputs and warnings."""
@@ -332,7 +332,11 @@ def test_plan_is_answered_from_a_runs_record_even_without_outputs(world: dict[st
     _settle()
     (world["out"] / ran.plan.files["a.cu"].output).unlink()  # plan does not depend on the outputs' bytes
     via_api = hipify_tool.api.plan_with_options(
-        Options(project_dir=world["project"], output_dir=world["out"], include_dirs=[world["project"], world["project"] / "inc"])
+        Options(
+            project_dir=world["project"],
+            output_dir=world["out"],
+            include_dirs=[world["project"], world["project"] / "inc"],
+        )
     )
     assert via_api.from_record
     assert list(map(Path, via_api.outcome.all_outputs)) == ran.all_outputs
@@ -372,7 +376,18 @@ def test_a_writer_holding_the_lock_sends_the_fast_path_away(world: dict[str, Pat
 
 
 def _cli_args(w: dict[str, Path], command: str, *extra: str) -> list[str]:
-    return [command, "-p", str(w["project"]), "-o", str(w["out"]), "-I", str(w["project"]), "-I", str(w["project"] / "inc"), *extra]
+    return [
+        command,
+        "-p",
+        str(w["project"]),
+        "-o",
+        str(w["out"]),
+        "-I",
+        str(w["project"]),
+        "-I",
+        str(w["project"] / "inc"),
+        *extra,
+    ]
 
 
 def test_cli_noop_imports_neither_click_nor_the_planner(world: dict[str, Path]) -> None:
