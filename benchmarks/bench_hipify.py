@@ -53,6 +53,7 @@ class Sample:
 def measure(cmd: list[str], cwd: Path | None = None) -> Sample:
     """Wall time and peak RSS of one child process (``wait4`` gives the child's own rusage)."""
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as an installed package runs: with the bytecode cache
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)

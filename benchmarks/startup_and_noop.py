@@ -56,9 +56,14 @@ def _cli(checkout: Path, *args: str, importtime: bool = False) -> list[str]:
     return [sys.executable, *(["-X", "importtime"] if importtime else []), "-c", _BOOT, str(checkout), *args]
 
 
+# As an installed package runs: with Python's bytecode cache (a shell that sets PYTHONDONTWRITEBYTECODE
+# would otherwise make every run compile every module it imports).
+_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def _timed(cmd: list[str], checkout: Path, cwd: Path | None = None) -> float:
     start = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd or checkout, check=True, capture_output=True)
+    subprocess.run(cmd, cwd=cwd or checkout, check=True, capture_output=True, env=_ENV)
     return time.perf_counter() - start
 
 
@@ -69,6 +74,7 @@ def _loaded_modules(checkout: Path) -> list[str]:
         check=True,
         capture_output=True,
         text=True,
+        env=_ENV,
     )
     names = [line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if "|" in line]
     return sorted({n for n in names if n.startswith("hipify_tool")})

@@ -26,6 +26,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._version import __version__
@@ -35,8 +36,6 @@ from .options import OPTION_SPECS, Options
 from .outcome import Outcome, ReadFile
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from .inputs import Walked
     from .manifest import Manifest
     from .planned import Plan
@@ -208,7 +207,7 @@ def capture(
             settled = False
         known = digest(f.data) if f.data is not None else _carried(previous_digests, f.output, ident)
         digests[f.output] = known
-        outputs.append([f.output, ident, known, f.source, 0])
+        outputs.append([f.output, ident, known, 0])
     for copy, source in plan.copies.items():
         ident = _lstat(root + copy)
         original = idents.get(plan.files[source].output)
@@ -218,7 +217,7 @@ def capture(
             known = _carried(previous_digests, copy, ident) if known is None else known
             if known is None or ident is None or _read_digest(root + copy) != known:
                 settled = False
-        outputs.append([copy, ident, known, source, 1])
+        outputs.append([copy, ident, known, 1])
     outcome = plan.outcome()
     kinds = _dependency_kinds(plan, outcome)
     position = {p[len(root) :]: i for i, p in enumerate(outcome.all_outputs)}
@@ -236,7 +235,6 @@ def capture(
         "followed": [[_short(p, prefix), ident] for p, ident in followed.items()],
         "others": [[p, ident] for p, ident in others.items()],
         "outputs": sorted(outputs, key=lambda item: item[0].split("/")),  # all_outputs' order
-        "root": _root_listing(str(o.output_dir)),
         "input_outputs": [position[plan.files[rel].output] for rel in plan.inputs],
         "dependencies": [_short(p, prefix) for p in outcome.dependencies],
         "kinds": kinds,
@@ -276,9 +274,9 @@ def _dependency_kinds(plan: Plan, outcome: Outcome) -> str:
     return "".join("s" if p in inputs else "h" if p in planned else "e" for p in outcome.dependencies)
 
 
-def _root_listing(root: str) -> dict[str, list[str]] | None:
-    """Every directory of the output root (its state dir left out) with the names in it, sorted."""
-    listing: dict[str, list[str]] = {}
+def _root_files(root: str) -> set[str] | None:
+    """Every entry of the output root that is not a directory (its state dir left out), relative."""
+    found: set[str] = set()
     todo = [""]
     while todo:
         rel = todo.pop()
@@ -286,15 +284,15 @@ def _root_listing(root: str) -> dict[str, list[str]] | None:
             entries = list(os.scandir(os.path.join(root, rel) if rel else root))
         except OSError:
             return None
-        names = []
         for entry in entries:
             if not rel and entry.name == STATE_DIR:
                 continue
-            names.append(entry.name)
+            path = f"{rel}/{entry.name}" if rel else entry.name
             if entry.is_dir(follow_symlinks=False):
-                todo.append(f"{rel}/{entry.name}" if rel else entry.name)
-        listing[rel] = sorted(names)
-    return listing
+                todo.append(path)
+            else:
+                found.add(path)
+    return found
 
 
 # -- load and verify ----------------------------------------------------------------------------------
@@ -331,20 +329,15 @@ def _outputs_ok(value: Any) -> bool:
     for item in value:
         if (
             type(item) is not list
-            or len(item) != 5
+            or len(item) != 4
             or type(item[0]) is not str
             or not is_output_rel(item[0])
             or not _is_ident(item[1])
             or not (item[2] is None or type(item[2]) is str)
-            or type(item[3]) is not str
-            or item[4] not in (0, 1)
+            or item[3] not in (0, 1)
         ):
             return False
     return True
-
-
-def _root_ok(value: Any) -> bool:
-    return value is None or (type(value) is dict and all(_strings(v) for v in value.values()))
 
 
 _SHAPE: dict[str, Callable[[Any], bool]] = {
@@ -361,7 +354,6 @@ _SHAPE: dict[str, Callable[[Any], bool]] = {
     "followed": _pairs_ok,
     "others": _pairs_ok,
     "outputs": _outputs_ok,
-    "root": _root_ok,
     "input_outputs": lambda v: type(v) is list and all(type(i) is int for i in v),
     "dependencies": _strings,
     "kinds": lambda v: type(v) is str and set(v) <= {"s", "h", "e"},
@@ -380,7 +372,7 @@ class Record:
         self.root = output_dir
 
     def output_digests(self) -> dict[str, tuple[Ident | None, str | None]]:
-        return {rel: (ident, known) for rel, ident, known, _, _ in self.raw["outputs"]}
+        return {rel: (ident, known) for rel, ident, known, _ in self.raw["outputs"]}
 
     def suspects(self) -> frozenset[str]:
         return frozenset(self.raw["suspects"])
@@ -410,43 +402,46 @@ class Record:
             return doubt
         if command == "check" and not self._tree_exact():
             return doubt
-        return Verdict(self.outcome(o))
+        return Verdict(self.outcome())
 
     def _outputs_intact(self) -> bool:
         prefix = os.path.join(self.root, "")
-        for rel, ident, _, _, _ in self.raw["outputs"]:
+        for rel, ident, _, _ in self.raw["outputs"]:
             if ident is None or _lstat(prefix + rel) != ident:
                 return False
         return True
 
     def _tree_exact(self) -> bool:
         """The committed tree is the planned outputs, byte for byte, and nothing else (``check``)."""
-        listing = self.raw["root"]
-        if listing is None or _root_listing(self.root) != listing:
-            return False
-        files = {f"{d}/{n}" if d else n for d, names in listing.items() for n in names}
         outputs = self.raw["outputs"]
-        if {rel for rel, _, _, _, _ in outputs} != files - listing.keys():
+        if _root_files(self.root) != {item[0] for item in outputs}:
             return False
         prefix = os.path.join(self.root, "")
-        for rel, _, known, _, _ in outputs:
+        for rel, _, known, _ in outputs:
             if known is None or _read_digest(prefix + rel) != known:
                 return False
         return True
 
-    def outcome(self, o: Options) -> Outcome:
-        """The recorded plan's lists (``o``: the resolved options the record was verified for)."""
+    def outcome(self) -> Outcome:
+        """The recorded plan's lists."""
         raw = self.raw
         prefix = os.path.join(self.root, "")
-        project = os.path.join(str(o.project_dir), "")
         dependencies = tuple(p if p.startswith("/") else raw["prefix"] + p for p in raw["dependencies"])
         every = tuple(prefix + item[0] for item in raw["outputs"])
         kinds = raw["kinds"]
         followed = raw["followed"]
         outputs = raw["outputs"]
 
-        def produced() -> dict[str, str]:
-            return {rel: project + source + (" (a copy)" if copy else "") for rel, _, _, source, copy in outputs}
+        def produced() -> dict[str, str]:  # rarely asked (a build file in the output root): from the manifest
+            from .manifest import Manifest
+
+            live = set(dependencies)
+            found: dict[str, str] = {}
+            for key, entry in Manifest.load(Path(self.root)).entries.items():
+                if key in live:
+                    found[entry.output] = key
+                    found.update((copy, f"{header} (a copy)") for copy, header in entry.copies)
+            return found
 
         def read() -> list[ReadFile]:
             base = raw["prefix"]
@@ -462,7 +457,7 @@ class Record:
             warnings=tuple(raw["warnings"]),
             stale=tuple(raw["stale"]),
             translated_count=0,
-            file_count=sum(1 for item in outputs if not item[4]),
+            file_count=sum(1 for item in outputs if not item[3]),
             newest_read_mtime_ns=raw["newest"],
             produced=produced,
             read=read,
