@@ -58,9 +58,10 @@ def _verify(o: Options, command: Command, record: Record | None, *, prune: bool 
     if record is None or o.report is not None or o.strict or o.rocm_path is not None:
         return _NONE
     with _shared_lock(o.output_dir) as held:
-        if not held:
-            return Verdict(None, record.suspects())
-        return record.verify(o, command, prune=prune)
+        verdict = record.verify(o, command, prune=prune)
+    if not held:  # a run is writing: no answer, but what the record doubts is still worth reading again
+        return Verdict(None, verdict.suspects)
+    return verdict
 
 
 def quick_run(o: Options, record: Record | None, also_read: Sequence[Path] = ()) -> Verdict:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from .manifest import Manifest
     from .planned import Plan
 
-__all__ = ["RECORD", "Verdict", "Record", "plan_key", "capture", "load", "digest"]
+__all__ = ["RECORD", "Verdict", "Record", "plan_key", "capture", "load"]
 
 RECORD = "state.json"
 _FORMAT = 1
@@ -80,13 +80,6 @@ def _lstat(path: str) -> Ident | None:
         return _ident(os.lstat(path))
     except OSError:
         return None
-
-
-def digest(data: bytes) -> str:
-    """Of an output's planned bytes: what ``check`` compares the committed file with."""
-    import hashlib  # deferred: the fast path never hashes
-
-    return hashlib.blake2b(data, digest_size=8).hexdigest()
 
 
 def plan_key(o: Options) -> str:
@@ -164,8 +157,8 @@ def capture(
 ) -> str:
     """The record of a full run that has just written ``plan`` (under the lock); JSON text.
 
-    ``manifest`` is the one just saved; ``previous`` the record the run found (its output digests carry
-    over to outputs this run did not rewrite)."""
+    ``manifest`` is the one just saved; ``previous`` the record the run found (what it knew of outputs this
+    run did not rewrite carries over while they keep their identity)."""
     root = os.path.join(str(o.output_dir), "")
     prefix = os.path.join(str(o.project_dir), "")
     followed: dict[str, Ident | None] = {}
@@ -193,31 +186,23 @@ def capture(
     # Copies kept for another run's headers are that run's to check: no proof for a root shared so.
     settled = settled and not any(manifest.entries[key].copies for key in others)
     suspects = sorted(p for p, ident in followed.items() if not _settled(ident, started) and p in live)
-    # Outputs: as the manifest recorded them (a file changed since is not taken as ours), with the
-    # digests of the planned bytes (what ``check`` compares).
-    previous_digests = previous.output_digests() if previous is not None else {}
+    # Outputs: as the manifest recorded them (a file changed since is not taken as ours), each with
+    # whether it is known to hold the planned bytes: this run wrote them or found them in place
+    # (``data``), or the previous record knew it and the file has not changed since (what ``check``
+    # relies on: a file edited since has another ctime).
+    before = previous.outputs_known() if previous is not None else {}
     entries = {e.output: e for e in manifest.entries.values()}
-    digests: dict[str, str | None] = {}
-    idents: dict[str, Ident | None] = {}
+    known: dict[str, int] = {}
     outputs: list[list[Any]] = []
     for f in sorted(plan.files.values(), key=lambda f: f.output):
-        ident = idents[f.output] = _lstat(root + f.output)
+        ident = _lstat(root + f.output)
         entry = entries.get(f.output)
         if ident is None or entry is None or (ident[0], ident[1]) != (entry.output_size, entry.output_mtime_ns):
             settled = False
-        known = digest(f.data) if f.data is not None else _carried(previous_digests, f.output, ident)
-        digests[f.output] = known
-        outputs.append([f.output, ident, known, 0])
-    for copy, source in plan.copies.items():
-        ident = _lstat(root + copy)
-        original = idents.get(plan.files[source].output)
-        same_file = ident is not None and original is not None and ident[3:5] == original[3:5]
-        known = digests.get(plan.files[source].output)
-        if not same_file:
-            known = _carried(previous_digests, copy, ident) if known is None else known
-            if known is None or ident is None or _read_digest(root + copy) != known:
-                settled = False
-        outputs.append([copy, ident, known, 1])
+        ours = known[f.output] = 1 if f.data is not None or before.get(f.output) == (ident, 1) else 0
+        outputs.append([f.output, ident, ours, 0])
+    for copy, source in plan.copies.items():  # in place as its header's output is (write_plan saw to it)
+        outputs.append([copy, _lstat(root + copy), known[plan.files[source].output], 1])
     outcome = plan.outcome()
     kinds = _dependency_kinds(plan, outcome)
     position = {p[len(root) :]: i for i, p in enumerate(outcome.all_outputs)}
@@ -250,20 +235,6 @@ def _short(path: str, prefix: str) -> str:
     """A path in the record: relative to the project dir when it is inside it (stored paths are
     otherwise absolute, so the two never mix up)."""
     return path[len(prefix) :] if path.startswith(prefix) else path
-
-
-def _carried(previous: Mapping[str, tuple[Ident | None, str | None]], rel: str, ident: Ident | None) -> str | None:
-    """The planned bytes' digest of an output this run did not rewrite: the previous record's, when it
-    is still that very file."""
-    before = previous.get(rel)
-    return before[1] if before is not None and before[0] == ident and ident is not None else None
-
-
-def _read_digest(path: str) -> str | None:
-    try:
-        return digest(read_regular(path, follow=False))
-    except OSError:
-        return None
 
 
 def _dependency_kinds(plan: Plan, outcome: Outcome) -> str:
@@ -333,7 +304,7 @@ def _outputs_ok(value: Any) -> bool:
             or type(item[0]) is not str
             or not is_output_rel(item[0])
             or not _is_ident(item[1])
-            or not (item[2] is None or type(item[2]) is str)
+            or item[2] not in (0, 1)
             or item[3] not in (0, 1)
         ):
             return False
@@ -371,8 +342,9 @@ class Record:
         self.raw = raw
         self.root = output_dir
 
-    def output_digests(self) -> dict[str, tuple[Ident | None, str | None]]:
-        return {rel: (ident, known) for rel, ident, known, _ in self.raw["outputs"]}
+    def outputs_known(self) -> dict[str, tuple[Ident | None, int]]:
+        """Each output's identity and whether it is known to hold its planned bytes."""
+        return {rel: (ident, ours) for rel, ident, ours, _ in self.raw["outputs"]}
 
     def suspects(self) -> frozenset[str]:
         return frozenset(self.raw["suspects"])
@@ -412,13 +384,14 @@ class Record:
         return True
 
     def _tree_exact(self) -> bool:
-        """The committed tree is the planned outputs, byte for byte, and nothing else (``check``)."""
+        """The committed tree is the planned outputs, byte for byte, and nothing else (``check``): each
+        output known to hold its planned bytes and unchanged since (size, mtime, ctime, inode)."""
         outputs = self.raw["outputs"]
         if _root_files(self.root) != {item[0] for item in outputs}:
             return False
         prefix = os.path.join(self.root, "")
-        for rel, _, known, _ in outputs:
-            if known is None or _read_digest(prefix + rel) != known:
+        for rel, ident, ours, _ in outputs:
+            if not ours or ident is None or _lstat(prefix + rel) != ident:
                 return False
         return True
 
