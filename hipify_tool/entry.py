@@ -96,7 +96,9 @@ def _parse(argv: list[str]) -> tuple[str, Any, dict[str, Any]]:
     values.update(defaults)
     values.update({k: tuple(v) if isinstance(v, list) else v for k, v in given.items()})
     front = {s.name: values.pop(s.name, s.default) for s in FRONT_END_SPECS}
-    values.pop("sources", None)
+    configured = values.pop("sources", ())
+    if not given_sources:  # as click fills an argument given no value from the configuration
+        given_sources = list(configured)
     if "output_dir" not in values:
         raise _NotPlain  # click names the missing option
     values = {k: v for k, v in values.items() if not (isinstance(v, tuple) and not v)}

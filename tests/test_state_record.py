@@ -524,3 +524,41 @@ def test_sources_with_whole_second_mtimes_settle(world: dict[str, Path]) -> None
     _run(world)
     _settle()
     assert _run(world).from_record
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run"],
+        ["run", "extra.cu", "-q"],
+        ["plan", "--no-config", "-o", "elsewhere"],
+        ["check", "-v", "--config", "cfg.toml"],
+        ["run", "--config=cfg.toml", "-j", "1", "--prune"],
+    ],
+)
+def test_configured_command_lines_parse_as_click_parses_them(tmp_path: Path, argv: list[str]) -> None:
+    """Configuration values (sources, lists, flags, the project dir) reach the Options as click's
+    default map gives them; a command line's own values win."""
+    import click
+
+    from hipify_tool import cli as full_cli
+    from hipify_tool.entry import parse_plain
+
+    table = (
+        'project-dir = "csrc"\noutput-dir = "out"\nsources = ["csrc/a.cu"]\ninclude-dirs = ["csrc", "csrc/inc"]\n'
+        'exclude = ["x/*"]\nquiet = true\nprune = false\njobs = 2\nsources-from = []\n'
+    )
+    write_tree(tmp_path, {"pyproject.toml": "[tool.hipify-tool]\n" + table, "cfg.toml": table, "extra.cu": ""})
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        ours = parse_plain(argv)
+        assert ours is not None, argv
+        with full_cli.cli.commands[argv[0]].make_context(argv[0], list(argv[1:])) as ctx:
+            options, log, _ = full_cli._parse(dict(ctx.params))
+    except click.exceptions.ClickException as exc:
+        pytest.fail(f"{argv}: {exc}")
+    finally:
+        os.chdir(cwd)
+    assert ours[1] == options
+    assert log.verbosity == (-1 if ours[2]["quiet"] else 1 if ours[2]["verbose"] else 0)
