@@ -177,6 +177,10 @@ class TokenMatcher:
 # --- the per-file passes -----------------------------------------------------------------------------
 
 _CU_SUFFIX = re.compile(r"\.cu\b")
+_CONTINUATION = r"([ ]+)(detail?)::[ ]+\\\n[ ]+"
+"""PyTorch's ``kernel_launch_continuation`` as torch 2.13 writes it: every match contains ``_CONTINUED_SCOPE``
+(another pattern is always run)."""
+_CONTINUED_SCOPE = re.compile(r"::[ ]+\\\n")
 # PyTorch's header magic adds '#include "hip/hip_runtime.h"' only to text containing one of these.
 _DEVICE_CODE_MARKERS = ("hipLaunchKernelGGL", "__global__", "__shared__", "__syncthreads")
 # 'a->kern<<<', 'a.b.kern<<<': PyTorch takes '>' of '->' for a template and corrupts the line.
@@ -306,6 +310,8 @@ class Translator:
         if "<<<" not in text:
             if "\\\n" in text and "::" in text:  # the rewriter's only effect on a file with no launch
                 continuation = self.passes.kernel_launch_continuation
+                if continuation.pattern == _CONTINUATION and not _CONTINUED_SCOPE.search(text):
+                    return text  # the literal-led search proves PyTorch's slower pattern cannot match
                 text = continuation.sub(lambda m: f"{m.group(1)}{m.group(2)}::", text)
             return text
         _check_launches_terminate(text, rel_path)

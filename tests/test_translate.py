@@ -9,6 +9,8 @@ import sys
 
 import pytest
 from helpers import subprocess_env
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hipify_tool import torch_adapter
 from hipify_tool.includes import (
@@ -201,3 +203,21 @@ def test_launch_without_end_is_an_error_not_a_hang(ggl: object) -> None:
         ggl.translate("void f() {\n k<<<1, 2(x);\n}\n", "bad.cu")  # type: ignore[attr-defined]
     assert info.value.problem.path == "bad.cu"
     assert "line 2" in info.value.problem.message
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from([" ", "  ", "detail", "detai", "::", "\\\n", "\n", "x", "cub", ";", "\t"]), max_size=14)
+)
+def test_continuation_guard_changes_nothing(parts: list[str]) -> None:
+    """A file without a launch gets exactly PyTorch's continuation rewrite, whether or not the quick
+    literal search lets the pattern run."""
+    from hipify_tool.translate import Translator
+
+    hipify = torch_adapter.locate()
+    translator = torch_adapter.make_translator(hipify, "ggl")
+    assert isinstance(translator, Translator)
+    text = "".join(parts)
+    continuation = hipify.passes().kernel_launch_continuation
+    expected = continuation.sub(lambda m: f"{m.group(1)}{m.group(2)}::", text) if "\\\n" in text else text
+    assert translator._kernel_launches(text, "x.cpp") == expected
