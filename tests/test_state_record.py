@@ -562,3 +562,19 @@ def test_configured_command_lines_parse_as_click_parses_them(tmp_path: Path, arg
         os.chdir(cwd)
     assert ours[1] == options
     assert log.verbosity == (-1 if ours[2]["quiet"] else 1 if ours[2]["verbose"] else 0)
+
+
+def test_prune_with_stale_outputs_takes_the_full_path(world: dict[str, Path]) -> None:
+    sources = [world["project"] / "a.cu", world["project"] / "sub" / "b.cu"]
+    _run(world, sources=sources)
+    (world["project"] / "sub" / "b.cu").unlink()
+    _settle()
+    kept = _run(world, sources=sources[:1])
+    assert kept.stale == ("sub/b.hip",) and (world["out"] / "sub" / "b.hip").is_file()
+    _settle()
+    again = _run(world, sources=sources[:1])
+    assert again.from_record and again.stale == ("sub/b.hip",)  # the warning is the record's too
+    pruned = _run(world, sources=sources[:1], prune=True)
+    assert not pruned.from_record and not (world["out"] / "sub" / "b.hip").exists()
+    _settle()
+    assert _run(world, sources=sources[:1], prune=True).from_record
