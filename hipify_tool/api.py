@@ -269,10 +269,22 @@ def plan_with_options(
     verdict = fastpath.quick_plan(o, fastpath.previous_record(o), also_read)
     if verdict.outcome is not None:
         return PlanResult(verdict.outcome, o, None, _PlanHolder(None, _replan(o)))
+    return full_plan(o, progress=progress, also_read=also_read, suspects=verdict.suspects)
+
+
+def full_plan(
+    o: Options,
+    *,
+    progress: Progress | None = None,
+    also_read: Sequence[Path] = (),
+    suspects: frozenset[str] = frozenset(),
+) -> PlanResult:
+    """:func:`plan_with_options`'s full path (``o`` resolved), for a front end that has tried the fast
+    path itself; ``suspects``: what its verdict named."""
     from .buildfiles import write_build_files
     from .manifest import Manifest
 
-    prepared = _Run.prepare(o, ran=False, also_read=also_read, suspects=verdict.suspects)
+    prepared = _Run.prepare(o, ran=False, also_read=also_read, suspects=suspects)
     the_plan = prepared.plan(Manifest.load(o.output_dir), progress)
     report = prepared.report(the_plan)
     outcome = the_plan.outcome()
@@ -296,11 +308,24 @@ def run_with_options(
     if verdict.outcome is not None:
         everything = tuple(map(Path, verdict.outcome.all_outputs))
         return RunResult(verdict.outcome, o, None, _PlanHolder(None, _replan(o)), unchanged=everything)
+    return full_run(o, progress=progress, also_read=also_read, suspects=verdict.suspects, previous=previous)
+
+
+def full_run(
+    o: Options,
+    *,
+    progress: Progress | None = None,
+    also_read: Sequence[Path] = (),
+    suspects: frozenset[str] = frozenset(),
+    previous: Record | None = None,
+) -> RunResult:
+    """:func:`run_with_options`'s full path (``o`` resolved), for a front end that has tried the fast
+    path itself: ``suspects`` is what its verdict named, ``previous`` the record it found."""
     from .buildfiles import write_build_files
     from .manifest import Manifest
     from .materialise import locked_output_root, root_is_locked_before, write_plan
 
-    prepared = _Run.prepare(o, ran=True, also_read=also_read, suspects=verdict.suspects)
+    prepared = _Run.prepare(o, ran=True, also_read=also_read, suspects=suspects)
     early: Plan | None = None
     if not root_is_locked_before(o.output_dir):  # a failed plan must not create the root: plan first
         early = prepared.plan(before := Manifest.load(o.output_dir), progress)

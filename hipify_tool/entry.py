@@ -1,7 +1,8 @@
 """The ``hipify-tool`` command's entry point: a plain ``run``, ``plan`` or ``check`` command line is
 answered from the output root's state record when nothing changed (:mod:`hipify_tool.fastpath`),
-before click, the planner or PyTorch's tables are imported; everything else goes to click's command
-tree (:mod:`hipify_tool.cli`).
+before click, the planner or PyTorch's tables are imported; a plain ``run`` or ``plan`` that must plan
+goes through the API without click. Everything else goes to click's command tree
+(:mod:`hipify_tool.cli`), which prints the same lines.
 
 The command line is read here with the options model's own declarations and converters, and the
 configuration file with the same loader, so the :class:`~hipify_tool.options.Options` are the ones
@@ -139,27 +140,48 @@ def _sources_from(lists: tuple[Path, ...]) -> list[Path]:
 
 
 def _answer(argv: list[str]) -> bool:
-    """Answer a plain command line from the state record; ``False``: click's command tree must."""
-    started = time.perf_counter()
-    parsed = parse_plain(argv)
-    if parsed is None:
-        return False
-    command, options, front = parsed
-    from . import fastpath
+    """Answer a plain command line without click: from the state record, or (``run`` and ``plan``
+    asking for no report and drawing no progress bar) by the full path through the API, printed as
+    click's command would print it. ``False``: click's command tree must."""
+    from .errors import HipifyToolError
 
-    o = options.resolved()
-    record = fastpath.previous_record(o)
-    if record is None:
+    started = time.perf_counter()
+    try:
+        parsed = parse_plain(argv)
+        if parsed is None:
+            return False
+        command, options, front = parsed
+        from . import fastpath
+
+        o = options.resolved()
+        record = fastpath.previous_record(o)
+        lists = front["sources_from"]
+        if command == "run":
+            verdict = fastpath.quick_run(o, record, lists)
+        elif command == "plan":
+            verdict = fastpath.quick_plan(o, record, lists)
+        else:
+            verdict = fastpath.quick_check(o, record)
+    except HipifyToolError:
+        raise  # what the full path would say too (a build file on a source...)
+    except Exception:  # a doubt of any kind: click's command takes the full path
+        if os.environ.get("HIPIFY_TOOL_DEBUG"):
+            raise
         return False
-    if command == "run":
-        verdict = fastpath.quick_run(o, record, front["sources_from"])
-    elif command == "plan":
-        verdict = fastpath.quick_plan(o, record, front["sources_from"])
-    else:
-        verdict = fastpath.quick_check(o, record)
     outcome = verdict.outcome
+    counts: tuple[int, int, int, int] | None = None  # written, unchanged, removed, translated
     if outcome is None:
-        return False
+        plain = o.report is None and not o.strict and o.rocm_path is None
+        if command == "check" or not plain or sys.stderr.isatty():
+            return False  # a report, a diff or a progress bar: click's command prints them
+        from . import api
+
+        if command == "run":
+            ran = api.full_run(o, also_read=lists, suspects=verdict.suspects, previous=record)
+            counts = (len(ran.written), len(ran.unchanged), len(ran.removed), ran.outcome.translated_count)
+            outcome = ran.outcome
+        else:
+            outcome = api.full_plan(o, also_read=lists, suspects=verdict.suspects).outcome
     quiet, verbose = front["quiet"], front["verbose"]
     err = sys.stderr
     if not quiet:
@@ -180,9 +202,10 @@ def _answer(argv: list[str]) -> bool:
         sys.stdout.write(format_list(listed, o.list_format))
     if verbose and command == "run":
         count = len(outcome.all_outputs)
+        written, unchanged, removed, translated = counts if counts is not None else (0, count, 0, 0)
         err.write(
-            f"hipify-tool: {_plural(count, 'output')}: 0 written, {count} unchanged, 0 removed; "
-            f"0 translated in {time.perf_counter() - started:.2f} s\n"
+            f"hipify-tool: {_plural(count, 'output')}: {written} written, {unchanged} unchanged, {removed} removed; "
+            f"{translated} translated in {time.perf_counter() - started:.2f} s\n"
         )
     elif verbose and command == "check":
         err.write(f"hipify-tool: {o.output_dir}: up to date ({_plural(outcome.file_count, 'output')})\n")
@@ -194,20 +217,27 @@ def _plural(count: int, noun: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``hipify-tool``: the state record's answer when it has one, else click's command tree."""
-    args = sys.argv[1:] if argv is None else argv
+    """``hipify-tool``: a plain command line answered here, everything else by click's command tree;
+    errors as :func:`hipify_tool.cli.main` reports them (one line each, the documented exit code)."""
     from .errors import HipifyToolError
 
     try:
-        answered = _answer(args)
-    except HipifyToolError as exc:  # what the full path would say too (a build file on a source...)
+        answered = _answer(sys.argv[1:] if argv is None else argv)
+    except HipifyToolError as exc:
         for line in str(exc).splitlines() or [type(exc).__name__]:
             sys.stderr.write(f"hipify-tool: error: {line}\n")
         sys.exit(exc.exit_code)
-    except Exception:  # a doubt of any kind: the full path decides
+    except KeyboardInterrupt:
+        sys.stderr.write("hipify-tool: interrupted\n")
+        sys.exit(130)
+    except Exception as exc:  # a bug: one line, and the traceback only when asked for
         if os.environ.get("HIPIFY_TOOL_DEBUG"):
             raise
-        answered = False
+        sys.stderr.write(
+            f"hipify-tool: internal error: {type(exc).__name__}: {exc} "
+            "(set HIPIFY_TOOL_DEBUG=1 for a traceback, and please report it)\n"
+        )
+        sys.exit(1)
     if answered:
         sys.stdout.flush()
         sys.exit(0)

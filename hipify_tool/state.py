@@ -225,7 +225,7 @@ def capture(
         "kinds": kinds,
         "external_headers": list(outcome.external_headers),
         "warnings": [w for w in plan.warnings if w not in manifest_warnings],
-        "stale": list(plan.stale),
+        "stale": [] if o.prune else list(plan.stale),  # a pruning run removed them
         "newest": outcome.newest_read_mtime_ns,
     }
     return json.dumps(record, separators=(",", ":")) + "\n"
