@@ -11,7 +11,6 @@ write live in :mod:`hipify_tool.confinement`.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import re
 import stat
@@ -131,6 +130,8 @@ def temp_stem(name: str) -> str:
     bytes for the decoration (a name legal for the output must not become illegal for its temporary)."""
     if len(os.fsencode(name)) + _TEMP_OVERHEAD <= NAME_MAX:
         return name
+    import hashlib  # deferred: only names near the limit need it, and config's import of this module should not pay
+
     return "~" + hashlib.blake2b(os.fsencode(name), digest_size=12).hexdigest()
 
 
