@@ -26,12 +26,13 @@ from .manifest import STATE_DIR, Manifest
 from .maps import CustomMap, load_maps
 from .materialise import locked_output_root, root_is_locked_before, write_plan
 from .options import Options
-from .planned import Plan
+from .planned import Ownership, Plan
 from .planner import make_plan
 
 if TYPE_CHECKING:
     from .errors import CheckFailed
     from .report import Report
+    from .report.baseline import Baseline
     from .rocm_headers import RocmHeaders
     from .torch_adapter import PyTorchHipify
 
@@ -99,12 +100,14 @@ def plan_against(
     inputs: Sequence[str] | None = None,
     overrides: dict[str, bytes] | None = None,
     hipify: PyTorchHipify | None = None,
+    ownership: Ownership = "recorded",
 ) -> Plan:
     """The plan for resolved ``options`` against ``manifest``, with PyTorch's tables and the run's maps.
 
     The maps' digest joins the tables' fingerprint in the manifest key, so editing a map re-translates.
     ``overrides``: files given in memory (relative path -> bytes) instead of read from disk.
     ``hipify``: PyTorch's hipify to translate with (default: the installed torch's).
+    ``ownership``: which files in the output root are ours (:data:`~hipify_tool.planned.Ownership`).
     """
     if custom is None:
         custom = load_maps(options.maps)
@@ -121,32 +124,64 @@ def plan_against(
         progress=progress,
         inputs=inputs,
         overrides=overrides,
+        ownership=ownership,
     )
 
 
+def _wants_report(o: Options) -> bool:
+    return o.report is not None or o.strict
+
+
 def _target(o: Options, *, ran: bool) -> RocmHeaders | str | None:
-    """The ROCm headers a report checks replacements against (or why there are none), found before
-    anything is written: a ``rocm_path`` without HIP headers is a usage error. A run caches their index
-    in its state dir; ``plan`` only reads that cache."""
-    if o.report is None and not o.strict and o.rocm_path is None:
+    """The ROCm headers a report checks names against (or why there are none), found before anything
+    is written: a ``rocm_path`` without HIP headers is a usage error. A run caches their index in its
+    state dir (under the output root's lock); ``plan`` only reads that cache."""
+    if not _wants_report(o) and o.rocm_path is None:
         return None
+    from .preprocessor import parse_defines
+    from .report.analysis import CUDA_LOOKING
     from .rocm_headers import locate
 
-    return locate(o.rocm_path, os.environ, cache_dir=o.output_dir / STATE_DIR, write_cache=ran)
+    return locate(
+        o.rocm_path,
+        os.environ,
+        cache_dir=o.output_dir / STATE_DIR,
+        write_cache=ran,
+        defines=parse_defines(o.defines),
+        declarations=CUDA_LOOKING,
+    )
+
+
+def _baseline(o: Options) -> Baseline | None:
+    """The ``--baseline`` report, read before anything is written (a bad one is a usage error)."""
+    if o.baseline is None or not _wants_report(o):
+        return None
+    from .report.baseline import load_baseline
+
+    return load_baseline(o.baseline)
 
 
 def _report(
-    the_plan: Plan, custom: CustomMap, hipify: PyTorchHipify, target: RocmHeaders | str | None = None
+    the_plan: Plan,
+    custom: CustomMap,
+    hipify: PyTorchHipify,
+    target: RocmHeaders | str | None = None,
+    baseline: Baseline | None = None,
 ) -> Report | None:
     """The report the options ask for (loading PyTorch's tables only then), its file written."""
     o = the_plan.options
-    if o.report is None and not o.strict:
+    if not _wants_report(o):
         return None
     from .report import analyse_plan
+    from .report.baseline import apply_baseline
+    from .report.writers import format_report
 
     report = analyse_plan(the_plan, token_map=hipify.tables().token_map, custom=custom, rocm=target)
+    if baseline is not None:
+        report = apply_baseline(report, baseline)
     if o.report is not None and o.report_file is not None:
-        write_build_file(o.report_file, report.format(o.report, verbose=True))
+        text = format_report(report, o.report, verbose=True, base=str(o.report_file.parent))
+        write_build_file(o.report_file, text)
     return report
 
 
@@ -162,26 +197,33 @@ class _Run:
     target: RocmHeaders | str | None
     also_read: tuple[Path, ...]
     """Files a front end read for this run (``--sources-from`` lists): never a build file."""
+    baseline: Baseline | None = None
 
     @classmethod
     def prepare(cls, options: Options, *, ran: bool, also_read: Sequence[Path] = ()) -> _Run:
         o = options.resolved()
         check_options(o)  # a rejected run must not even create the output root
         target = _target(o, ran=ran)
+        baseline = _baseline(o)
         custom = load_maps(o.maps)  # a bad map is named before "no input files"
         hipify = torch_adapter.locate()
-        return cls(o, discover_inputs(o), custom, hipify, target, tuple(Path(os.path.abspath(p)) for p in also_read))
+        read = tuple(Path(os.path.abspath(p)) for p in also_read)
+        return cls(o, discover_inputs(o), custom, hipify, target, read, baseline)
 
     def plan(self, manifest: Manifest, progress: Progress | None) -> Plan:
         """The plan, refused before anything is written when a name cannot be expressed or a build
-        file would overwrite what the run reads or writes (:mod:`.confinement`)."""
-        the_plan = plan_against(self.options, manifest, self.custom, progress, self.inputs, hipify=self.hipify)
+        file would overwrite what the run reads or writes (:mod:`.confinement`). A root without a
+        manifest (new, or a committed tree in a fresh clone) is adopted (:data:`.planned.Ownership`)."""
+        ownership: Ownership = "recorded" if manifest.recorded else "adopt"
+        the_plan = plan_against(
+            self.options, manifest, self.custom, progress, self.inputs, hipify=self.hipify, ownership=ownership
+        )
         check_names(the_plan)
         check_build_files(self.options, the_plan, self.also_read)
         return the_plan
 
     def report(self, the_plan: Plan) -> Report | None:
-        return _report(the_plan, self.custom, self.hipify, self.target)
+        return _report(the_plan, self.custom, self.hipify, self.target, self.baseline)
 
 
 def plan_with_options(
@@ -216,7 +258,7 @@ def run_with_options(
         else:
             the_plan = prepared.plan(manifest, progress)
         written = write_plan(the_plan, manifest, prune=o.prune)
-    report = prepared.report(the_plan)
+        report = prepared.report(the_plan)  # under the lock: it may cache the ROCm index in the state dir
     outputs = the_plan.input_outputs()
     result = RunResult(
         plan=the_plan,

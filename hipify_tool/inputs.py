@@ -75,7 +75,12 @@ def discover_inputs(o: Options) -> tuple[str, ...]:
         for rel in _walk(o):
             inputs.setdefault(rel)
     if not inputs:
-        raise UsageError(f"{project}: no input files (give sources or patterns, or check --extension)")
+        skipped = ""
+        if is_within(str(o.output_dir), project) or is_within(
+            os.path.realpath(o.output_dir), os.path.realpath(project)
+        ):
+            skipped = f"; the output dir {o.output_dir} is inside the project dir and never searched"
+        raise UsageError(f"{project}: no input files (give sources or patterns, or check --extension){skipped}")
     return tuple(inputs)
 
 

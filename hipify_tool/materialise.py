@@ -285,6 +285,9 @@ def write_plan(plan: Plan, manifest: Manifest, *, prune: bool) -> WriteResult:
     stale = set(plan.stale) if prune else set()
     if stale:
         entries = {path: e for path, e in entries.items() if e.output not in stale}
+    else:  # a committed tree's stale outputs, found by their banner: recorded so a later --prune knows them
+        for rel in plan.adopted_stale:
+            entries.setdefault(prefix + rel, _adopted_entry(rel))
     jobs = _copy_jobs(plan, keys, entries)
     copies_to_write = {
         job.copy
@@ -334,6 +337,7 @@ def write_plan(plan: Plan, manifest: Manifest, *, prune: bool) -> WriteResult:
     for e in manifest.entries.values():
         if e.output in stale:
             superseded |= _outputs_of(e)
+    superseded |= stale  # stale outputs no record names: a committed tree's, adopted by their banner
     removed: list[Path] = []
     if superseded:
         still_produced = {out for e in entries.values() for out in _outputs_of(e)}
@@ -348,6 +352,12 @@ def write_plan(plan: Plan, manifest: Manifest, *, prune: bool) -> WriteResult:
         atomic_write(path, updated.to_json().encode())
     journal.end()
     return WriteResult(tuple(written), tuple(unchanged), tuple(removed))
+
+
+def _adopted_entry(output: str) -> Entry:
+    """The record of a stale output adopted by its banner: its source is unknown (gone), so it is keyed
+    by a path in the project that does not exist, which makes every later run find it stale."""
+    return Entry("adopted", "", -1, 0, output, True, True, [], [], -1, 0)
 
 
 def _in_place(target: Path, f: PlannedFile) -> bool:
