@@ -316,7 +316,8 @@ def plan(project_dir: StrPath, output_dir: StrPath, sources: Iterable[StrPath] =
 
     Keywords are the fields of :class:`~hipify_tool.options.Options` (``include_dirs``, ``include``,
     ``exclude``, ``extensions``, ``launch_syntax``, ``jobs``, ``maps``, ``output_list``, ``cmake_plan``,
-    ``report``, ``report_file``, ``strict`` ...). With ``strict=True``, leftovers raise
+    ``report``, ``report_file``, ``strict``, ``rocm_path``, ``defines``, ``baseline`` ...). With
+    ``strict=True``, leftovers (those ``baseline`` does not hold) raise
     :class:`~hipify_tool.errors.CheckFailed`.
     """
     result = plan_with_options(_options(project_dir, output_dir, sources, options))

@@ -41,7 +41,16 @@ from .manifest import STATE_DIR, Entry, Manifest
 from .naming import check_conflicts, hip_path, output_name, repeated
 from .options import Options
 from .planned import IncludeWarning, Ownership, Plan, PlannedFile, options_key
-from .translate import Decoded, TranslationFailure, Translator, add_breadcrumb, decode, encode, has_breadcrumb
+from .translate import (
+    BREADCRUMB_OUTPUTS,
+    Decoded,
+    TranslationFailure,
+    Translator,
+    add_breadcrumb,
+    decode,
+    encode,
+    has_breadcrumb,
+)
 from .workers import translate_all
 
 __all__ = ["make_plan"]
@@ -309,6 +318,10 @@ class _Planner:
             for name in [*filenames, *(d for d in dirnames if os.path.islink(os.path.join(dirpath, d)))]:
                 rel = name if rel_dir == "." else f"{rel_dir}/{name}"
                 if rel in produced:
+                    continue
+                if not name.endswith(BREADCRUMB_OUTPUTS):
+                    if nested:
+                        foreign.append(rel)
                     continue
                 try:
                     ours = has_breadcrumb(read_regular(os.path.join(dirpath, name), follow=False, limit=128))

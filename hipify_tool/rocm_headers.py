@@ -413,7 +413,7 @@ def _scan(
         wanted = re.compile("|".join(map(re.escape, sorted(candidates))))
         for rel, code, lines, own in scanned:
             if own & candidates:
-                found = find_declarations(code, rel, lines.surely, lines.directive, wanted)
+                found = find_declarations(code, rel, lines.surely, lines.directive, wanted, few=True)
                 declared.update(d.identifier for d in found)
     return names, declared
 

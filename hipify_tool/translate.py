@@ -34,6 +34,7 @@ __all__ = [
     "encode",
     "add_breadcrumb",
     "has_breadcrumb",
+    "BREADCRUMB_OUTPUTS",
     "TranslationFailure",
     "PyTorchPasses",
     "mask_like_pytorch",
@@ -83,6 +84,10 @@ def add_breadcrumb(text: str, rel_path: str) -> str:
             text = _HEADER_MAGIC + text[len(_HEADER_MAGIC) + len(BREADCRUMB) :]
         return BREADCRUMB + text
     return text
+
+
+BREADCRUMB_OUTPUTS = (".hip", *_BREADCRUMB_EXTENSIONS)
+"""The suffixes of outputs that can carry the marker line (a ``.cu`` becomes a ``.hip``)."""
 
 
 def has_breadcrumb(data: bytes) -> bool:

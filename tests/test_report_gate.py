@@ -17,6 +17,9 @@ from pathlib import Path
 import pytest
 from helpers import subprocess_env, write_tree
 
+from hipify_tool.rocm_headers import discover
+
+SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
 FAKE_ROCM = {
     "include/hip/hip_runtime_api.h": (
         "#pragma once\n"
@@ -33,15 +36,16 @@ FAKE_ROCM = {
 }
 
 
-def _cli(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = subprocess_env()
-    env.pop("ROCM_PATH", None)
-    env.pop("HIP_PATH", None)
+def _cli(*args: object, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full = subprocess_env()
+    full.pop("ROCM_PATH", None)
+    full.pop("HIP_PATH", None)
+    full.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "hipify_tool", *map(str, args)],
         capture_output=True,
         text=True,
-        env=env,
+        env=full,
         cwd=cwd,
         timeout=120,
     )
@@ -261,10 +265,12 @@ def test_baseline_fails_only_on_new_findings(tmp_path: Path, rocm: Path) -> None
     assert "(1 of its findings are gone)" in again.stderr
     sarif = tmp_path / "r.sarif"
     proc = _cli(*args[:-3], "--baseline", baseline, "--report", "sarif", "--report-file", sarif)
-    results = json.loads(sarif.read_text())["runs"][0]["results"]
-    states = sorted((r["ruleId"], r["baselineState"], "suppressions" in r) for r in results)
+    doc = json.loads(sarif.read_text())
+    states = sorted((r["ruleId"], r["baselineState"], "suppressions" in r) for r in doc["runs"][0]["results"])
     assert states == [("cuda-macro", "unchanged", True), ("warp-sync-intrinsic", "new", False),
                       ("warp-sync-intrinsic", "unchanged", True)], proc.stderr  # fmt: skip
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.Draft4Validator(json.loads(SCHEMA.read_text())).validate(doc)
 
 
 def test_a_bad_baseline_is_a_usage_error(tmp_path: Path, rocm: Path) -> None:
@@ -285,3 +291,26 @@ def test_a_bad_baseline_is_a_usage_error(tmp_path: Path, rocm: Path) -> None:
     same = _cli("plan", "-p", project, "-o", tmp_path / "out", "--rocm-path", rocm, "--baseline", tmp_path / "b.json",
                 "--report", "json", "--report-file", tmp_path / "b.json")  # fmt: skip
     assert same.returncode == 2 and "names the --baseline report, which this run reads" in same.stderr
+
+
+# --- one ROCm discovery ----------------------------------------------------------------------------
+
+
+def test_doctor_and_the_report_find_the_same_rocm(tmp_path: Path, rocm: Path) -> None:
+    project = write_tree(tmp_path / "p", {"a.cu": "void f() {}\n"})
+    for var in ("ROCM_PATH", "HIP_PATH"):
+        doctor = _cli("doctor", env={var: str(rocm)})
+        lines = [line for line in doctor.stdout.splitlines() if line.startswith("rocm: ")]
+        assert lines == [f"rocm: {rocm} (HIP headers under {rocm / 'include'}, from ${var})"]
+        out = tmp_path / f"{var}.json"
+        proc = _cli("plan", "-p", project, "-o", tmp_path / "out", "--report", "json", "--report-file", out,
+                    env={var: str(rocm)})  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(out.read_text())["rocm"] == f"HIP headers under {rocm / 'include'} (from ${var})"
+    nowhere = discover(None, {}, defaults=())
+    assert nowhere == "no ROCm headers found (no --rocm-path, $ROCM_PATH is not set, $HIP_PATH is not set)"
+    # a variable that is set decides, even when a default has HIP headers
+    unset = discover(None, {"ROCM_PATH": str(tmp_path)}, defaults=((rocm, "a default"),))
+    assert isinstance(unset, str) and f"$ROCM_PATH={tmp_path} has no include/hip/hip_runtime_api.h" in unset
+    found = discover(None, {}, defaults=((tmp_path, "a default"), (rocm, "another")))
+    assert not isinstance(found, str) and (found.root, found.found_by) == (rocm, "another")

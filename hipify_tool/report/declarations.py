@@ -144,18 +144,21 @@ def find_declarations(
     taken: Sequence[bool],
     directive: Sequence[str | None],
     relevant: re.Pattern[str] = re.compile(_NAME),
+    *,
+    few: bool = False,
 ) -> list[Declaration]:
     """The declarations of names ``relevant`` matches (whole) in ``code`` (a :func:`blank`-ed file), on
     lines the ROCm compile takes; ``taken`` and ``directive`` are :func:`..preprocessor.branch_lines`'
-    per-line results."""
+    per-line results. ``few``: the names are few (a handful, over large headers): look where they
+    occur first, and take apart only the typedefs and enums that may declare one."""
     callish = re.compile(rf"\b(?:{relevant.pattern})\b(?=\s*\()")
-    # Where relevant names occur: a typedef or enum with none in its stretch of code declares none
-    # of them, and is not taken apart (most of them, when the names are few, as in ROCm's headers).
-    hits = [m.start() for m in re.finditer(rf"\b(?:{relevant.pattern})\b", code)]
-    if not hits:
+    hits = [m.start() for m in re.finditer(rf"\b(?:{relevant.pattern})\b", code)] if few else None
+    if hits == []:
         return []
 
     def occurs(start: int, end: int) -> bool:
+        if hits is None:
+            return True
         i = bisect.bisect_left(hits, start)
         return i < len(hits) and hits[i] < end
 
