@@ -127,8 +127,7 @@ class OutputRoot:
 
     def prepare_state_dir(self) -> Path:
         """The root (created like ``mkdir -p``: a root that is itself a link is the user's choice) and
-        its state dir, which must be a real directory, with a ``.gitignore`` that keeps it out of git:
-        it holds absolute paths and mtimes, which a committed tree must not (a fresh clone needs none)."""
+        its state dir, which must be a real directory."""
         if self.state not in self._ready:
             try:
                 self.root.mkdir(parents=True, exist_ok=True)
@@ -136,10 +135,15 @@ class OutputRoot:
                 where = Path(exc.filename) if exc.filename else self.root
                 raise EnvironmentProblem(f"{where}: cannot create the output root ({exc.strerror})") from None
             self.prepare_dir(self.state)
-            ignore = self.state / ".gitignore"
-            if not os.path.lexists(ignore):
-                atomic_write(ignore, _STATE_GITIGNORE)
         return self.state
+
+    def keep_state_out_of_git(self) -> None:
+        """A ``.gitignore`` in the state dir, so ``git add`` of a committed tree never takes the state:
+        it holds absolute paths and mtimes (a fresh clone needs none). Written under the root's lock
+        (a run holding it clears other runs' temporary files there)."""
+        ignore = self.prepare_state_dir() / ".gitignore"
+        if not os.path.lexists(ignore):
+            atomic_write(ignore, _STATE_GITIGNORE)
 
     def prepare_dir(self, directory: Path) -> None:
         """``directory`` (below the root) exists as real directories all the way down."""

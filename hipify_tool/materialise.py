@@ -347,7 +347,7 @@ def write_plan(plan: Plan, manifest: Manifest, *, prune: bool) -> WriteResult:
     updated = Manifest(entries)
     if updated.entries != manifest.entries:
         path = manifest_path(plan.options.output_dir)
-        root.prepare_state_dir()
+        root.keep_state_out_of_git()
         journal.sweep_state_dir()
         atomic_write(path, updated.to_json().encode())
     journal.end()

@@ -78,6 +78,8 @@ class OptionSpec:
     writes: bool = False
     """It names a file or directory the run writes (the CMake package takes it relative to the binary dir)."""
     cmake: CMakeUse = "build"
+    item_pattern: str | None = None
+    """A list option's items must match this regular expression (whole); its metavar says the form."""
 
     @property
     def multi(self) -> bool:
@@ -95,8 +97,6 @@ class OptionSpec:
         if self.multi and not word.endswith("S"):
             word += "ES" if word.endswith(("X", "CH", "SH")) else "S"
         return word
-    item_pattern: str | None = None
-    """A list option's items must match this regular expression (whole); its metavar says the form."""
 
 
 def _opt(
