@@ -17,8 +17,6 @@ from pathlib import Path
 import pytest
 from helpers import subprocess_env, write_tree
 
-from hipify_tool.rocm_headers import discover
-
 SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
 FAKE_ROCM = {
     "include/hip/hip_runtime_api.h": (
@@ -297,6 +295,8 @@ def test_a_bad_baseline_is_a_usage_error(tmp_path: Path, rocm: Path) -> None:
 
 
 def test_doctor_and_the_report_find_the_same_rocm(tmp_path: Path, rocm: Path) -> None:
+    from hipify_tool.rocm_headers import discover
+
     project = write_tree(tmp_path / "p", {"a.cu": "void f() {}\n"})
     for var in ("ROCM_PATH", "HIP_PATH"):
         doctor = _cli("doctor", env={var: str(rocm)})
