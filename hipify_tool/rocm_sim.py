@@ -42,6 +42,7 @@ DEFAULT_CUDA_VERSION = "12.8"
 WHEEL_NAME = "hipify-tool-simulation"
 _WHEEL_VERSION = "1.0"
 _MODULE = "_hipify_tool_simulation"
+_WHEEL_FILE = f"{WHEEL_NAME.replace('-', '_')}-{_WHEEL_VERSION}-py3-none-any.whl"
 
 # The import hook: once ``import torch`` has run, torch reports the simulated platform. Nothing in
 # torch's own import sees it; torch.utils.cpp_extension (imported later) and setup.py code do.
@@ -192,9 +193,9 @@ class Simulation:
         return self.root / "commands.jsonl"
 
     @property
-    def wheels(self) -> Path:
-        """The find-links dir holding the ``hipify-tool-simulation`` wheel (for isolated builds)."""
-        return self.root / "wheels"
+    def wheel(self) -> Path:
+        """The ``hipify-tool-simulation`` wheel (for isolated builds: a build requirement)."""
+        return self.root / "wheels" / _WHEEL_FILE
 
     def env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
         """``base`` (default: this process's environment) with the simulation turned on."""
@@ -315,7 +316,7 @@ def _write_wheel(directory: Path, hook: str) -> Path:
     }
     record = [f"{name},sha256={_digest(data)},{len(data)}" for name, data in files.items()]
     files[f"{dist}.dist-info/RECORD"] = ("\n".join([*record, f"{dist}.dist-info/RECORD,,"]) + "\n").encode()
-    path = directory / f"{dist}-py3-none-any.whl"
+    path = directory / _WHEEL_FILE
     temp = path.with_suffix(".tmp")
     with zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED) as wheel:
         for name, data in files.items():
