@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -408,3 +409,41 @@ def test_simulation_command_line_turns_torch_into_rocm(tmp_path: Path) -> None:
     hipcc = tmp_path / "sim" / "rocm" / "bin" / "hipcc"
     missing = subprocess.run([str(hipcc), "-c", "nope.hip", "-o", "x.o"], cwd=tmp_path, capture_output=True, text=True)
     assert missing.returncode == 1 and "no such file" in missing.stderr
+
+
+BITCODE = Path("/usr/lib/x86_64-linux-gnu/amdgcn/bitcode")
+CLANG = shutil.which("clang++-19")
+
+
+@pytest.mark.skipif(
+    CLANG is None or not (BITCODE / "ocml.bc").exists() or not Path("/usr/include/hip/hip_runtime.h").exists(),
+    reason="needs clang++-19, Debian's HIP headers and ROCm device bitcode (.ci/run installs them)",
+)
+def test_simulated_hipcc_can_compile_the_translation_for_real(tmp_path: Path) -> None:
+    """The simulation's other mode: hipcc records, then runs a real compiler (clang++-19 -x hip, as
+    hipcc does) on the translated, torch-free kernel; the object carries AMD GPU code."""
+    assert CLANG is not None
+    compiler = [CLANG, "-x", "hip", "--rocm-path=/usr", f"--rocm-device-lib-path={BITCODE}"]
+    real = rocm_sim.create(tmp_path / "sim", compile_command=compiler)
+    files = {
+        "setup.py": (
+            "from setuptools import setup\n"
+            "from hipify_tool.setuptools import BuildExtension, CUDAExtension\n"
+            "setup(name='scale', ext_modules=[CUDAExtension('scale', ['csrc/scale.cu'],"
+            " extra_compile_args={'cxx': [], 'nvcc': ['-O3']})], cmdclass={'build_ext': BuildExtension})\n"
+        ),
+        "csrc/scale.cu": (
+            '#include <cuda_runtime.h>\n#include "twice.cuh"\n'
+            "__global__ void scale(float* x, int n) { int i = blockIdx.x * blockDim.x + threadIdx.x;"
+            " if (i < n) x[i] = twice(x[i]); }\n"
+            "void launch(float* x, int n, cudaStream_t s) { scale<<<(n + 255) / 256, 256, 0, s>>>(x, n); }\n"
+        ),
+        "csrc/twice.cuh": "#pragma once\n__device__ inline float twice(float v) { return 2.0f * v; }\n",
+    }
+    project = write_tree(tmp_path / "proj", files)
+    ok(run_setup(project, real, "build_ext"))
+    (compile_,) = [c for c in real.commands() if c.tool == "hipcc"]
+    (source,) = compile_.sources
+    assert source.endswith("/hipify/scale/csrc/scale.hip")
+    assert compile_.output is not None
+    assert b".hip_fatbin" in Path(compile_.output).read_bytes()
