@@ -26,10 +26,12 @@ from .errors import EnvironmentProblem, HipifyToolError, UsageError
 from .includes import is_within
 from .options import Options
 
-__all__ = ["CUDAExtension", "CppExtension", "BuildExtension", "RocmSources", "is_rocm", "rocm_macros"]
+__all__ = ["CUDAExtension", "CppExtension", "BuildExtension", "RocmSources", "is_rocm"]
 
 _cpp: Any = importlib.import_module("torch.utils.cpp_extension")
 """torch's module, typed loosely: its ``BuildExtension`` is created on first access."""
+_Extension: Any = importlib.import_module("setuptools").Extension
+"""setuptools' ``Extension`` (setuptools ships no type information)."""
 
 CppExtension = _cpp.CppExtension
 """torch's ``CppExtension``, unchanged (nothing to translate), so one import line serves a setup.py."""
@@ -64,7 +66,7 @@ class RocmSources:
 Macro = tuple[str, str | None]
 
 
-def rocm_macros(define_macros: Sequence[Macro], extra_compile_args: Any) -> list[Macro]:
+def _rocm_macros(define_macros: Sequence[Macro], extra_compile_args: Any) -> list[Macro]:
     """The macros a ROCm extension gets besides its own: ``USE_ROCM`` (which torch's ROCm flags set
     and translated sources test), and ``HIPIFY_V2`` when the installed torch's hipify is 2.x (its
     names differ from 1.x; projects such as flash-attention define it by hand). A macro the project
@@ -96,10 +98,31 @@ def CUDAExtension(name: str, sources: Sequence[str], *args: Any, hip_sources: It
         _exit(UsageError(f"{name}: hip_sources must also be listed in sources: {missing}"))
     hip |= {s for s in absolute if s.endswith(".hip")}
     ext = _without_hipify(name, args, kwargs)
+    ext.__class__ = _RocmExtension  # the same object, but it refuses a build that did not translate it
     ext.sources = given
-    ext.define_macros = [*ext.define_macros, *rocm_macros(ext.define_macros, ext.extra_compile_args)]
+    ext.define_macros = [*ext.define_macros, *_rocm_macros(ext.define_macros, ext.extra_compile_args)]
     setattr(ext, _MARK, RocmSources(project_dir=os.getcwd(), hip_sources=frozenset(hip)))
     return ext
+
+
+class _RocmExtension(_Extension):  # type: ignore[misc]
+    """torch's extension as :func:`CUDAExtension` returns it on ROCm, whose sources are still CUDA.
+
+    setuptools' ``build_ext`` calls the hook below first thing for every extension it builds; unless
+    :class:`BuildExtension` has put the translations in place, the build stops here instead of
+    compiling the CUDA sources for ROCm (torch's own ``BuildExtension`` would)."""
+
+    _hipify_tool_translated = False
+
+    def _convert_pyx_sources_to_lang(self) -> None:
+        if not self._hipify_tool_translated:
+            _exit(
+                UsageError(
+                    f"{self.name}: built without hipify_tool.setuptools.BuildExtension, which translates its "
+                    "sources for ROCm; use it as build_ext (cmdclass={'build_ext': BuildExtension})"
+                )
+            )
+        super()._convert_pyx_sources_to_lang()
 
 
 def _without_hipify(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -127,8 +150,8 @@ class BuildExtension(_cpp.BuildExtension):  # type: ignore[misc]
     """torch's ``BuildExtension`` (same options: ``use_ninja``, ``no_python_abi_suffix``, ...).
 
     An extension from :func:`CUDAExtension` on ROCm is translated when it is built: its sources and
-    the headers they reach go to ``<build_temp>/hipify/<extension name>``; the build compiles the
-    translations, in the order the sources were given, with the translated images of the include
+    the headers they reach go to ``<build_temp>/hipify/<extension name>``, and setuptools is handed
+    the translations in the order the sources were given, with the translated images of the include
     dirs searched first. Unchanged outputs keep their bytes and mtime; runs into one output root take
     turns. A failed translation stops the build with hipify-tool's message and exit code.
     """
@@ -143,10 +166,12 @@ class BuildExtension(_cpp.BuildExtension):  # type: ignore[misc]
             ext.sources, ext.include_dirs = self._translate(ext, spec)
         except HipifyToolError as exc:
             _exit(exc)
+        ext._hipify_tool_translated = True
         try:
             super().build_extension(ext)
         finally:  # the declared sources stay the CUDA ones (sdist, egg_info, a second command)
             ext.sources, ext.include_dirs = original
+            del ext._hipify_tool_translated
 
     def _translate(self, ext: Any, spec: RocmSources) -> tuple[list[str], list[str]]:
         """The sources and include dirs to compile ``ext`` with, its translation done."""

@@ -280,6 +280,23 @@ def test_failed_translation_stops_the_build(sim: Simulation, tmp_path: Path) -> 
     assert source_tree_changes(before, tree_state(project)) == []
 
 
+def test_torchs_own_build_extension_is_refused(sim: Simulation, tmp_path: Path) -> None:
+    """Half the two-line change (our CUDAExtension, torch's BuildExtension) would compile the CUDA
+    sources for ROCm untranslated: the build stops instead, before compiling anything."""
+    setup_py = FAILING["setup.py"].replace("'csrc/bad.cu'", "'csrc/ok.cu'")
+    setup_py = setup_py.replace("BuildExtension, CUDAExtension", "CUDAExtension")
+    setup_py = "from torch.utils.cpp_extension import BuildExtension\n" + setup_py
+    project = write_tree(tmp_path / "proj", dict(FAILING, **{"setup.py": setup_py}))
+    sim.clear_log()
+    proc = run_setup(project, sim, "build_ext")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "hipify-tool: error: bad: built without hipify_tool.setuptools.BuildExtension, which translates its "
+        "sources for ROCm; use it as build_ext (cmdclass={'build_ext': BuildExtension})"
+    )
+    assert not [c for c in sim.commands() if "-c" in c.argv]
+
+
 def test_hip_sources_must_be_sources(sim: Simulation, tmp_path: Path) -> None:
     files = dict(FAILING, **{"setup.py": FAILING["setup.py"].replace("'csrc/bad.cu'])", "], hip_sources=['x.cpp'])")})
     project = write_tree(tmp_path / "proj", files)
