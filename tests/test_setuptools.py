@@ -20,7 +20,9 @@ from pathlib import Path
 import pytest
 from helpers import read_tree, snapshot, subprocess_env, write_tree
 from setuptools_projects import (
+    OUR_IMPORT,
     PROJECTS,
+    TORCH_IMPORT,
     Declared,
     compare_with_torch_inplace,
     copy_project,
@@ -186,6 +188,19 @@ def _unit(project: Path, ext_name: str, source: str) -> str:
 
 def _relative(path: str, project: Path) -> str:
     return str(Path(path).relative_to(project)) if Path(path).is_relative_to(project) else path
+
+
+def test_translations_torch_left_in_the_tree_are_refused(builds: Builds, tmp_path: Path) -> None:
+    """A tree where torch's CUDAExtension already wrote its translations: ours would be shadowed by
+    them (the compiler finds the stale ones first), so the build names each and stops (exit 4)."""
+    project = tmp_path / "proj"
+    shutil.copytree(builds("apex_like").torch_copy, project)
+    for path in project.rglob("setup.py"):
+        path.write_text(path.read_text().replace(TORCH_IMPORT, OUR_IMPORT))
+    proc = run_setup(project, Simulation(builds.base / "apex_like" / "sim", "rocm"), "build_ext")
+    assert proc.returncode == 4, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("hipify-tool: error:")]
+    assert any(f"{project / 'csrc/type_shim_hip.h'}: " in line for line in errors), errors
 
 
 def test_hip_sources_compile_as_they_are(builds: Builds) -> None:
