@@ -85,8 +85,12 @@ def test_bdist_wheel_leaves_the_tree_alone(venv: Env, tmp_path: Path) -> None:
     project = copy_project(PROJECT, tmp_path / "proj")
     before = tree_state(project)
     venv.sim.clear_log()
-    _run([venv.python, "setup.py", "bdist_wheel", "-d", tmp_path / "dist"], project, venv.env())
+    proc = _run([venv.python, "setup.py", "bdist_wheel", "-d", tmp_path / "dist"], project, venv.env())
     assert source_tree_changes(before, tree_state(project)) == []
+    # Reading setup.py (egg_info runs first) translated nothing: no hipify summary, CUDA sources listed.
+    assert "preprocessed" not in proc.stdout + proc.stderr
+    listed = (project / "deepspeed_like.egg-info" / "SOURCES.txt").read_text().split()
+    assert "csrc/quantization/quantize.cu" in listed and not [s for s in listed if s.endswith(".hip")]
     (wheel,) = (tmp_path / "dist").glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert [n.split(".cpython")[0] for n in _built_extensions(names)] == list(EXTENSIONS)
