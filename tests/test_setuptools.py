@@ -64,7 +64,6 @@ class Built:
     torch_before: dict[str, tuple[int, int, bytes]]
     torch: list[Declared]
     compiles: list[rocm_sim.Command]
-    stderr: str
 
 
 class Builds:
@@ -85,13 +84,13 @@ class Builds:
         own_sim = rocm_sim.create(base / "sim")  # a log of its own
         project = copy_project(name, base / "ours")
         before = tree_state(project)
-        ours, proc = declared_extensions(project, own_sim, "build_ext")
+        ours, _ = declared_extensions(project, own_sim, "build_ext")
         torch_copy = copy_project(name, base / "torch")
         assert to_torch_cpp_extension(torch_copy) >= 1
         torch_before = tree_state(torch_copy)
         torch_exts, _ = declared_extensions(torch_copy, own_sim)  # torch's CUDAExtension hipifies in place
         compiles = [c for c in own_sim.commands() if "-c" in c.argv]
-        return Built(name, project, before, ours, torch_copy, torch_before, torch_exts, compiles, proc.stderr)
+        return Built(name, project, before, ours, torch_copy, torch_before, torch_exts, compiles)
 
 
 @pytest.fixture(scope="module")
