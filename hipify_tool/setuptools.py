@@ -21,10 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from .api import run_with_options
 from .errors import EnvironmentProblem, HipifyToolError, UsageError
 from .includes import is_within
-from .options import Options
 
 __all__ = ["CUDAExtension", "CppExtension", "BuildExtension", "RocmSources", "is_rocm"]
 
@@ -194,6 +192,9 @@ class BuildExtension(_cpp.BuildExtension):  # type: ignore[misc]
 
     def _run(self, name: str, project: str, root: str, sources: list[str], searched: list[str]) -> dict[str, str]:
         """Translate ``sources`` into ``root``: source -> its translation (absolute paths)."""
+        from .api import run_with_options  # deferred: reading setup.py (egg_info, pip's hooks) needs none of it
+        from .options import Options
+
         options = Options(
             project_dir=Path(project),
             output_dir=Path(root),
