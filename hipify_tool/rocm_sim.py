@@ -337,7 +337,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("directory", type=Path, help="where to write the simulation")
     parser.add_argument("--cuda", action="store_true", help="simulate a CUDA torch instead of ROCm")
-    parser.add_argument("--version", dest="version", help="torch.version.hip (or .cuda) to report")
+    parser.add_argument("--simulated-version", dest="version", help="what torch.version.hip (or .cuda) reports")
     parser.add_argument("--arch", action="append", default=[], help="an offload arch (repeatable)")
     parser.add_argument("--compile-command", default="", help="a real compiler the device compiler runs")
     args = parser.parse_args(argv)
