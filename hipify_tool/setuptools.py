@@ -16,7 +16,8 @@ import io
 import logging
 import os
 import sys
-from collections.abc import Iterable, Sequence
+import types
+from collections.abc import Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
@@ -126,16 +127,52 @@ class _RocmExtension(_Extension):  # type: ignore[misc]
 def _without_hipify(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """torch's ROCm extension (its include dirs, libraries, flags), given no source to hipify.
 
-    torch still calls its hipify, which with no file to translate writes nothing but prints a summary;
-    that summary is dropped and anything else printed is passed on.
+    torch's ``CUDAExtension`` imports its hipify module only to translate the sources in place, and
+    that import alone costs ~0.4 s (its top level compiles PyTorch's tables into regexes), paid at
+    every read of ``setup.py``. For the call, a stand-in that translates nothing answers in its place
+    (:func:`_hipify_stand_in`). Should a torch reach its hipify some other way, it is still given no
+    file to write: its summary lines are dropped and anything else it printed is passed on.
     """
     out, err = io.StringIO(), io.StringIO()
     try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with _hipify_stand_in(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             return _cpp.CUDAExtension(name, [], *args, **kwargs)
     finally:
         _pass_on(out.getvalue(), sys.stdout)
         _pass_on(err.getvalue(), sys.stderr)
+
+
+_HIPIFY_MODULE = "torch.utils.hipify.hipify_python"
+
+
+@contextlib.contextmanager
+def _hipify_stand_in() -> Iterator[None]:
+    """``torch.utils.hipify.hipify_python`` replaced, for the duration, by a module whose ``hipify()``
+    translates nothing (and refuses files to translate); the real one, imported or not, is restored."""
+    package = importlib.import_module("torch.utils.hipify")
+    stand_in = types.ModuleType(_HIPIFY_MODULE)
+
+    def hipify(**kwargs: Any) -> dict[str, Any]:
+        if list(kwargs.get("extra_files", ())):
+            raise RuntimeError("hipify_tool.setuptools: torch asked to hipify sources in place")
+        return {}
+
+    stand_in.hipify = hipify  # type: ignore[attr-defined]
+    places: list[tuple[MutableMapping[str, Any], str]] = [
+        (sys.modules, _HIPIFY_MODULE),
+        (vars(package), "hipify_python"),
+    ]
+    saved = [(namespace, key, namespace.get(key)) for namespace, key in places]
+    for namespace, key in places:
+        namespace[key] = stand_in
+    try:
+        yield
+    finally:
+        for namespace, key, value in saved:
+            if value is None:
+                namespace.pop(key, None)
+            else:
+                namespace[key] = value
 
 
 def _pass_on(text: str, stream: TextIO) -> None:

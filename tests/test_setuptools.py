@@ -441,15 +441,23 @@ def test_simulation_command_line_turns_torch_into_rocm(tmp_path: Path) -> None:
         check=True,
     ).stdout
     assert f"export ROCM_HOME={tmp_path / 'sim' / 'rocm'}" in exports.splitlines()
-    script = (
-        f'eval "$1"; "{sys.executable}" -c \'import json, torch; from torch.utils import cpp_extension as c;'
-        "print(json.dumps([torch.version.hip, c.IS_HIP_EXTENSION, c.ROCM_HOME, c._get_rocm_arch_flags()]))'"
+    code = (
+        "import json, sys, torch\n"
+        "from torch.utils import cpp_extension as c\n"
+        "from hipify_tool.setuptools import CUDAExtension\n"
+        "ext = CUDAExtension('m', ['a.cu'])\n"
+        "print(json.dumps([torch.version.hip, c.IS_HIP_EXTENSION, c.ROCM_HOME, c._get_rocm_arch_flags(),"
+        " 'torch.utils.hipify.hipify_python' in sys.modules, ext.libraries[-3:]]))\n"
     )
-    proc = subprocess.run(["bash", "-c", script, "sh", exports], env=env, capture_output=True, text=True)
+    script = f'eval "$1"; "{sys.executable}" -c "$2"'
+    proc = subprocess.run(["bash", "-c", script, "sh", exports, code], env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    hip, is_hip, home, flags = json.loads(proc.stdout.splitlines()[-1])
+    hip, is_hip, home, flags, hipify_imported, libraries = json.loads(proc.stdout.splitlines()[-1])
     assert hip == rocm_sim.DEFAULT_HIP_VERSION and is_hip and home == str(tmp_path / "sim" / "rocm")
     assert flags == ["--offload-arch=gfx942", "--offload-arch=gfx90a", "-fno-gpu-rdc"]
+    # Declaring a ROCm extension leaves torch's hipify module (~0.4 s to import) alone; the
+    # extension is torch's ROCm one (its libraries).
+    assert not hipify_imported and libraries == ["amdhip64", "c10_hip", "torch_hip"]
     hipcc = tmp_path / "sim" / "rocm" / "bin" / "hipcc"
     missing = subprocess.run([str(hipcc), "-c", "nope.hip", "-o", "x.o"], cwd=tmp_path, capture_output=True, text=True)
     assert missing.returncode == 1 and "no such file" in missing.stderr
