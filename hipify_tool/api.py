@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from . import torch_adapter
 from .buildfiles import write_build_files
+from .confinement import check_build_files, check_names, write_build_file
 from .errors import FileProblem, PlanConflict
 from .includes import is_within
 from .inputs import check_options, discover_inputs
 from .manifest import STATE_DIR, Manifest
 from .maps import CustomMap, load_maps
-from .materialise import locked_output_root, root_is_locked_before, write_plan, write_text_if_changed
+from .materialise import locked_output_root, root_is_locked_before, write_plan
 from .options import Options
 from .planned import Plan
 from .planner import make_plan
@@ -145,7 +146,7 @@ def _report(
 
     report = analyse_plan(the_plan, token_map=hipify.tables().token_map, custom=custom, rocm=target)
     if o.report is not None and o.report_file is not None:
-        write_text_if_changed(o.report_file, report.format(o.report, verbose=True))
+        write_build_file(o.report_file, report.format(o.report, verbose=True))
     return report
 
 
@@ -159,26 +160,36 @@ class _Run:
     custom: CustomMap
     hipify: PyTorchHipify
     target: RocmHeaders | str | None
+    also_read: tuple[Path, ...]
+    """Files a front end read for this run (``--sources-from`` lists): never a build file."""
 
     @classmethod
-    def prepare(cls, options: Options, *, ran: bool) -> _Run:
+    def prepare(cls, options: Options, *, ran: bool, also_read: Sequence[Path] = ()) -> _Run:
         o = options.resolved()
         check_options(o)  # a rejected run must not even create the output root
         target = _target(o, ran=ran)
         custom = load_maps(o.maps)  # a bad map is named before "no input files"
         hipify = torch_adapter.locate()
-        return cls(o, discover_inputs(o), custom, hipify, target)
+        return cls(o, discover_inputs(o), custom, hipify, target, tuple(Path(os.path.abspath(p)) for p in also_read))
 
     def plan(self, manifest: Manifest, progress: Progress | None) -> Plan:
-        return plan_against(self.options, manifest, self.custom, progress, self.inputs, hipify=self.hipify)
+        """The plan, refused before anything is written when a name cannot be expressed or a build
+        file would overwrite what the run reads or writes (:mod:`.confinement`)."""
+        the_plan = plan_against(self.options, manifest, self.custom, progress, self.inputs, hipify=self.hipify)
+        check_names(the_plan)
+        check_build_files(self.options, the_plan, self.also_read)
+        return the_plan
 
     def report(self, the_plan: Plan) -> Report | None:
         return _report(the_plan, self.custom, self.hipify, self.target)
 
 
-def plan_with_options(options: Options, *, progress: Progress | None = None) -> PlanResult:
-    """The plan for ``options``; writes only the build files and report asked for (never an output)."""
-    prepared = _Run.prepare(options, ran=False)
+def plan_with_options(
+    options: Options, *, progress: Progress | None = None, also_read: Sequence[Path] = ()
+) -> PlanResult:
+    """The plan for ``options``; writes only the build files and report asked for (never an output).
+    ``also_read``: files the caller read to build ``options`` (they may not be build files)."""
+    prepared = _Run.prepare(options, ran=False, also_read=also_read)
     o = prepared.options
     the_plan = prepared.plan(Manifest.load(o.output_dir), progress)
     report = prepared.report(the_plan)
@@ -186,11 +197,14 @@ def plan_with_options(options: Options, *, progress: Progress | None = None) -> 
     return PlanResult(the_plan, report)
 
 
-def run_with_options(options: Options, *, progress: Progress | None = None) -> RunResult:
+def run_with_options(
+    options: Options, *, progress: Progress | None = None, also_read: Sequence[Path] = ()
+) -> RunResult:
     """Plan and write, holding the output root's lock so parallel runs cannot interleave; then the build
     files (the stamp last) and the report. A root no run has locked yet is planned before the lock is
-    taken (and planned again under it if another run wrote meanwhile): a failed run creates nothing."""
-    prepared = _Run.prepare(options, ran=True)
+    taken (and planned again under it if another run wrote meanwhile): a failed run creates nothing.
+    ``also_read``: as for :func:`plan_with_options`."""
+    prepared = _Run.prepare(options, ran=True, also_read=also_read)
     o = prepared.options
     early: Plan | None = None
     if not root_is_locked_before(o.output_dir):  # a failed plan must not create the root: plan first
@@ -204,8 +218,7 @@ def run_with_options(options: Options, *, progress: Progress | None = None) -> R
         written = write_plan(the_plan, manifest, prune=o.prune)
     report = prepared.report(the_plan)
     outputs = the_plan.input_outputs()
-    write_build_files(the_plan, o, listed=outputs, ran=True)
-    return RunResult(
+    result = RunResult(
         plan=the_plan,
         report=report,
         outputs=tuple(outputs),
@@ -213,6 +226,8 @@ def run_with_options(options: Options, *, progress: Progress | None = None) -> R
         unchanged=written.unchanged,
         removed=written.removed,
     )
+    write_build_files(the_plan, o, listed=outputs, ran=True, passed=result.strict_failure() is None)
+    return result
 
 
 @dataclass(frozen=True)

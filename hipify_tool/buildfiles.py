@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from .confinement import write_build_file
 from .errors import EnvironmentProblem
-from .materialise import write_text_if_changed
+from .fileio import touch
 from .options import ListFormat, Options
 from .planned import Plan
 
-__all__ = ["format_list", "format_depfile", "format_cmake_plan", "write_build_files", "touch_stamp"]
+__all__ = ["format_list", "format_depfile", "format_cmake_plan", "write_build_files", "touch_stamp", "remove_stamp"]
 
 
 def format_list(paths: Sequence[Path], fmt: ListFormat) -> str:
@@ -58,20 +60,45 @@ def format_cmake_plan(input_outputs: Sequence[Path], all_outputs: Sequence[Path]
     return "\n".join(lines) + "\n"
 
 
-def touch_stamp(stamp: Path) -> None:
+def _newest_mtime_ns(plan: Plan, others: Iterable[Path]) -> int:
+    """The newest mtime among the files a run read: the plan's own record of each planned file (no
+    second ``stat``), then the few others (external headers, maps)."""
+    newest = max((f.entry.source_mtime_ns for f in plan.files.values()), default=0)
+    for path in others:
+        try:
+            newest = max(newest, os.stat(path).st_mtime_ns)
+        except OSError:  # gone since the plan read it: the next build sees that for itself
+            continue
+    return newest
+
+
+def touch_stamp(stamp: Path, plan: Plan, others: Iterable[Path] = ()) -> None:
     """Create ``stamp`` or bump its mtime: the build's proof that a run finished, since unchanged
-    outputs keep their mtime and cannot serve as one."""
+    outputs keep their mtime and cannot serve as one.
+
+    The mtime is now, or the newest mtime among the files the run read when that is later (a file
+    dated ahead of the clock): a stamp older than an input it covers would make Make run the rule
+    again on every build. A link at the stamp's path is replaced, never followed.
+    """
     try:
         stamp.parent.mkdir(parents=True, exist_ok=True)
-        stamp.touch()
-        os.utime(stamp)
     except OSError as exc:
-        raise EnvironmentProblem(f"{stamp}: cannot touch ({exc.strerror})") from None
+        raise EnvironmentProblem(f"{stamp.parent}: cannot create directory ({exc.strerror})") from None
+    touch(stamp, max(time.time_ns(), _newest_mtime_ns(plan, others)))
 
 
-def write_build_files(plan: Plan, options: Options, *, listed: Sequence[Path], ran: bool) -> None:
+def remove_stamp(stamp: Path) -> None:
+    """A failed gate (``--strict``) leaves no stamp, so the build runs the rule, and fails, again."""
+    try:
+        stamp.unlink(missing_ok=True)
+    except OSError as exc:
+        raise EnvironmentProblem(f"{stamp}: cannot remove ({exc.strerror})") from None
+
+
+def write_build_files(plan: Plan, options: Options, *, listed: Sequence[Path], ran: bool, passed: bool = True) -> None:
     """Every build file ``options`` asks for. ``listed`` is the output list (``run``: one output per
-    input; ``plan``: every output); ``ran``: the outputs exist, so the depfile and stamp may be written.
+    input; ``plan``: every output); ``ran``: the outputs exist, so the depfile and stamp may be written;
+    ``passed``: the run passed ``--strict`` (else the stamp is removed, not touched).
 
     The CMake plan script is written only when it changes: a build registers it as a configure
     dependency, so CMake re-runs exactly when the set of outputs changes.
@@ -79,10 +106,13 @@ def write_build_files(plan: Plan, options: Options, *, listed: Sequence[Path], r
     o = options.resolved()
     if ran and o.depfile is not None:
         targets = [o.stamp] if o.stamp is not None else plan.all_outputs()
-        write_text_if_changed(o.depfile, format_depfile(targets, plan.dependencies()))
+        write_build_file(o.depfile, format_depfile(targets, plan.dependencies()))
     if o.cmake_plan is not None:
-        write_text_if_changed(o.cmake_plan, format_cmake_plan(plan.input_outputs(), plan.all_outputs()))
+        write_build_file(o.cmake_plan, format_cmake_plan(plan.input_outputs(), plan.all_outputs()))
     if o.output_list is not None:
-        write_text_if_changed(o.output_list, format_list(listed, o.list_format))
+        write_build_file(o.output_list, format_list(listed, o.list_format))
     if ran and o.stamp is not None:
-        touch_stamp(o.stamp)
+        if passed:
+            touch_stamp(o.stamp, plan, [*plan.external_headers(), *o.maps])
+        else:
+            remove_stamp(o.stamp)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CheckFailed
+from .fileio import NotRegularFile, read_regular
 from .manifest import STATE_DIR, Entry, Manifest
 from .options import Options
 from .planned import Plan
@@ -77,6 +78,17 @@ def _owning_manifest(committed: list[str]) -> Manifest:
     return Manifest(entries)
 
 
+def _committed_bytes(path: Path) -> bytes | None:
+    """A committed file's bytes (``None``: absent); an entry that is not a regular file (a link, a
+    FIFO) is never read through, and differs from any translation."""
+    try:
+        return read_regular(path, follow=False)
+    except NotRegularFile as exc:
+        return f"({exc.strerror})\n".encode()
+    except OSError:
+        return None
+
+
 def _lines(data: bytes) -> list[str]:
     return data.decode("utf-8", "replace").splitlines(keepends=True)
 
@@ -116,15 +128,12 @@ def check_tree(options: Options) -> CheckResult:
     for rel in sorted(planned):
         fresh = planned[rel]
         assert fresh is not None  # nothing is reused: every output was computed
-        try:
-            old: bytes | None = (o.output_dir / rel).read_bytes()
-        except OSError:
-            old = None
+        old = _committed_bytes(o.output_dir / rel)
         if old == fresh:
             continue
         (missing if old is None else changed).append(rel)
         chunks.append(unified_diff(old, fresh, f"a/{shown(rel)}", f"b/{shown(rel)}"))
     extra = [rel for rel in committed if rel not in planned]
     for rel in extra:
-        chunks.append(unified_diff((o.output_dir / rel).read_bytes(), None, f"a/{shown(rel)}", f"b/{shown(rel)}"))
+        chunks.append(unified_diff(_committed_bytes(o.output_dir / rel), None, f"a/{shown(rel)}", f"b/{shown(rel)}"))
     return CheckResult(plan, tuple(changed), tuple(missing), tuple(extra), "".join(chunks))

@@ -144,13 +144,15 @@ def _drop_config(ctx: click.Context, _param: click.Parameter, value: bool) -> No
 
 def _sources_from(list_files: tuple[Path, ...]) -> list[Path]:
     """The sources of each ``--sources-from`` file, one a line (blank lines skipped)."""
+    from .fileio import read_list
+
     sources: list[Path] = []
     for list_file in list_files:
         try:
-            lines = os.fsdecode(Path(list_file).read_bytes()).splitlines()
+            data = read_list(list_file)
         except OSError as exc:
             raise UsageError(f"{list_file}: cannot read the sources list ({exc.strerror})") from None
-        sources.extend(Path(line) for line in lines if line.strip())
+        sources.extend(Path(line) for line in os.fsdecode(data).splitlines() if line.strip())
     return sources
 
 
@@ -159,11 +161,12 @@ def _given(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in kwargs.items() if not (isinstance(v, tuple) and not v)}
 
 
-def _parse(kwargs: dict[str, Any]) -> tuple[Options, _Log]:
-    """The command's :class:`Options` and its log."""
+def _parse(kwargs: dict[str, Any]) -> tuple[Options, _Log, tuple[Path, ...]]:
+    """The command's :class:`Options`, its log, and the files read to make them (``--sources-from``)."""
     front = {s.name: kwargs.pop(s.name) for s in FRONT_END_SPECS}
     sources = (*kwargs.pop("sources"), *_sources_from(front["sources_from"]))
-    return Options(**_given(kwargs), sources=sources), _Log(front["quiet"], front["verbose"])
+    options = Options(**_given(kwargs), sources=sources)
+    return options, _Log(front["quiet"], front["verbose"]), front["sources_from"]
 
 
 @contextmanager
@@ -256,10 +259,10 @@ def run(**kwargs: Any) -> None:
     """
     from .api import run_with_options
 
-    options, log = _parse(kwargs)
+    options, log, lists = _parse(kwargs)
     start = time.perf_counter()
     with _progress(log) as progress:
-        result = run_with_options(options, progress=progress)
+        result = run_with_options(options, progress=progress, also_read=lists)
     for warning in result.warnings:
         log.warn(warning)
     if not options.prune:
@@ -286,9 +289,9 @@ def plan(**kwargs: Any) -> None:
     """
     from .api import plan_with_options
 
-    options, log = _parse(kwargs)
+    options, log, lists = _parse(kwargs)
     with _progress(log) as progress:
-        result = plan_with_options(options, progress=progress)
+        result = plan_with_options(options, progress=progress, also_read=lists)
     for warning in result.plan.warnings:
         log.warn(warning)
     for header in result.plan.external_headers():
@@ -306,7 +309,7 @@ def check(**kwargs: Any) -> None:
     """
     from .check import check_tree
 
-    options, log = _parse(kwargs)
+    options, log, _ = _parse(kwargs)
     result = check_tree(options)
     for warning in result.plan.warnings:
         log.warn(warning)
@@ -330,7 +333,13 @@ def translate(file: str, **kwargs: Any) -> None:
     """
     from .api import translate_source
 
-    data = sys.stdin.buffer.read() if file == "-" else None
+    data = None
+    if file == "-":
+        from .fileio import STREAM_LIMIT, read_stream
+
+        data = read_stream(sys.stdin.buffer)
+        if data is None:
+            raise UsageError(f"stdin: more than {STREAM_LIMIT >> 20} MiB, the most read from stdin; give a file path")
     result = translate_source(None if file == "-" else file, data=data, **_given(kwargs))
     log = _Log(quiet=False, verbose=False)
     for warning in result.warnings:
@@ -352,7 +361,8 @@ def doctor() -> None:
 @click.option("--name", default=None, help="Python package and torch op namespace (default: from DIRECTORY).")
 @click.option("--force", is_flag=True, help="Write into a directory that is not empty (existing files are kept).")
 def init(directory: Path, name: str | None, force: bool) -> None:
-    """Create a PyTorch extension project in DIRECTORY that builds for CUDA (nvcc) and ROCm (hipify_sources)."""
+    """Create a PyTorch extension project in DIRECTORY that builds for CUDA (nvcc) and ROCm (hipify-tool's
+    CMake package)."""
     from .init import init_project
 
     written = init_project(directory, name=name, force=force)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
+from .fileio import read_regular
 from .options import FRONT_END_SPECS, OPTION_SPECS, Options, OptionSpec, check_value
 
 __all__ = ["Config", "find_config", "load_config", "config_keys", "parse_toml", "TABLE"]
@@ -43,7 +44,7 @@ def parse_toml(data: bytes) -> dict[str, Any]:
 
 def _load_toml(path: Path) -> dict[str, Any]:
     try:
-        return parse_toml(path.read_bytes())
+        return parse_toml(read_regular(path))
     except OSError as exc:
         raise UsageError(f"{path}: cannot read the configuration ({exc.strerror})") from None
     except (ValueError, UnicodeDecodeError) as exc:
@@ -130,7 +131,7 @@ def load_config(path: Path | None = None, *, start: Path | None = None) -> Confi
         if path is None:
             return None
     path = Path(os.path.abspath(path))
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise UsageError(f"{path}: configuration file not found")
     document = _load_toml(path)
     table = _table(document)

@@ -9,12 +9,15 @@ relative path that leaves it) is *external*: read, never planned.
 
 from __future__ import annotations
 
+import errno
 import os
 import posixpath
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
+
+from .fileio import kind_of
 
 __all__ = [
     "IncludeKind",
@@ -167,9 +170,10 @@ class IncludeSearch:
     ``external``, whatever its path, and is never planned.
     """
 
-    def __init__(self, project_dir: str, include_dirs: Sequence[str], output_dir: str) -> None:
+    def __init__(self, project_dir: str, include_dirs: Sequence[str], outputs: Sequence[str]) -> None:
         self.prefix = os.path.join(project_dir, "")
-        self.output = output_dir
+        self.outputs = tuple(outputs)
+        """The output root's spellings (:func:`~hipify_tool.confinement.output_spellings`)."""
         self.dirs: list[_SearchDir] = []
         for d in include_dirs:
             inside = is_within(d, project_dir)
@@ -186,9 +190,24 @@ class IncludeSearch:
         return known
 
     def searched(self, includer: str, site: IncludeSite) -> list[str]:
-        """The directories a site is looked up in, in order (absolute): for messages."""
-        dirs = [d.path for d in self._order(includer, site)]
+        """The directories a site is looked up in, in order, each once (absolute): for messages."""
+        dirs = dict.fromkeys(d.path for d in self._order(includer, site))
         return [d.rstrip(os.sep) or os.sep for d in dirs]
+
+    def unusable(self, includer: str, site: IncludeSite) -> tuple[str, str] | None:
+        """For a site found nowhere: the first entry on its search path that exists but is no file a
+        compiler can read (a symlink loop, a broken link, a FIFO), and what it is; ``None``: nothing there."""
+        for d in self.searched(includer, site):
+            candidate = os.path.normpath(os.path.join(d, site.path))
+            if not os.path.lexists(candidate):
+                continue
+            try:
+                return candidate, f"is {kind_of(os.stat(candidate).st_mode)}"
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    return candidate, "is a symlink loop"
+                return candidate, f"is a broken symlink (to {os.readlink(candidate)})"
+        return None
 
     def _order(self, includer: str, site: IncludeSite) -> list[_SearchDir]:
         if site.kind == "angle":
@@ -221,7 +240,7 @@ class IncludeSearch:
                     first = Resolution(site, None, "", external=candidate, external_dir=d.path.rstrip(os.sep) or os.sep)
                 elif not candidate.startswith(self.prefix):
                     first = Resolution(site, None, "", external=candidate, local=local)
-                elif is_within(candidate, self.output):  # a generated file: not an input
+                elif any(is_within(candidate, out) for out in self.outputs):  # a generated file: not an input
                     first = Resolution(site, None, d.rel, local=local)
                 else:
                     first = Resolution(site, candidate[len(self.prefix) :], d.rel, local=local)

@@ -2,7 +2,7 @@
 
 The project comes from ``templates/project`` (shipped in the wheel as ``hipify_tool/templates/project``):
 scikit-build-core, a CMakeLists.txt that compiles the CUDA sources with nvcc or translates them with
-``hipify_sources()`` for ROCm, one kernel, the op bindings and a Python wrapper. Placeholders are
+``hipify_tool_target_sources()`` for ROCm, one kernel, the op bindings and a Python wrapper. Placeholders are
 ``{{name}}`` (the package and op namespace), ``{{NAME}}`` (its CMake prefix), ``{{dist_name}}`` (the
 distribution name); a path component ``__name__`` becomes the name; ``gitignore`` becomes ``.gitignore``.
 """
@@ -59,7 +59,7 @@ def init_project(directory: Path, *, name: str | None = None, force: bool = Fals
             if rel == "gitignore":
                 rel = ".gitignore"
             dest = target / rel
-            if dest.exists():
+            if os.path.lexists(dest):  # kept, a link too: never written through
                 continue
             text = template.read_text(encoding="utf-8")
             for placeholder, value in values.items():

@@ -8,49 +8,23 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
+from .confinement import check_roots, output_spellings
 from .errors import FileProblem, PlanConflict, UsageError
+from .fileio import kind_of
 from .includes import is_within
-from .manifest import STATE_DIR
 from .options import Options
 
-__all__ = ["check_options", "discover_inputs", "read_bytes"]
-
-
-def read_bytes(path: str) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
+__all__ = ["check_options", "discover_inputs"]
 
 
 def check_options(o: Options) -> None:
     """Reject bad paths before anything touches the disk. ``o`` must be :meth:`Options.resolved`."""
     if not o.project_dir.is_dir():
         raise UsageError(f"{o.project_dir}: project dir does not exist or is not a directory")
+    check_roots(o)
     project, output = str(o.project_dir), str(o.output_dir)
-    if is_within(project, output):
-        raise UsageError(
-            f"{output}: output dir must not be the project dir or contain it (sources are never written; "
-            "in-place translation is not offered)"
-        )
-    if os.path.lexists(output) and not os.path.isdir(output):
-        raise UsageError(f"{output}: output dir exists and is not a directory")
-    if is_within(output, project):
-        if STATE_DIR in Path(output).relative_to(project).parts:
-            raise UsageError(f"{output}: output dir must not be inside a {STATE_DIR} directory")
-        if not _is_output_root_or_new(output):
-            raise UsageError(
-                f"{output}: output dir is inside the project dir and holds files hipify-tool did not write; "
-                "choose a new or empty directory"
-            )
-    for d in o.include_dirs:  # outside the project: a read-only search path, as for a compiler
-        if not d.is_dir():
-            raise UsageError(f"{d}: include dir does not exist")
-        if is_within(str(d), output):
-            raise UsageError(f"{d}: include dir is inside the output dir {output} (outputs are not inputs)")
+    outputs = output_spellings(o)
     problems: list[FileProblem] = []
     for src in o.sources:
         s = str(src)
@@ -58,20 +32,10 @@ def check_options(o: Options) -> None:
             raise UsageError(f"{s}: {_not_a_file(s, project)}")
         if not is_within(s, project):
             problems.append(FileProblem(s, f"is outside the project dir {project}"))
-        elif is_within(s, output):
+        elif any(is_within(s, out) for out in outputs):
             problems.append(FileProblem(s, f"is inside the output dir {output}"))
     if problems:
         raise PlanConflict(problems)
-
-
-def _is_output_root_or_new(output: str) -> bool:
-    """An output dir nested in the project is safe only if it is ours or empty: otherwise it may hold
-    sources, which whole-tree discovery would silently skip and outputs would mingle with."""
-    try:
-        with os.scandir(output) as entries:
-            return all(e.name == STATE_DIR for e in entries) or os.path.isdir(os.path.join(output, STATE_DIR))
-    except OSError:
-        return True  # missing: new; unreadable: the run reports it when it locks the root
 
 
 def _not_a_file(path: str, project: str) -> str:
@@ -86,7 +50,7 @@ def _not_a_file(path: str, project: str) -> str:
                 return "symlink loop"
             return f"broken symlink (to {os.readlink(path)})"
     if os.path.lexists(path):
-        return "is not a regular file"
+        return f"is not a regular file ({kind_of(os.stat(path).st_mode)})"
     return f"no such file{_cwd_hint(path, project)}"
 
 
@@ -126,21 +90,25 @@ def _pathspec(patterns: Sequence[str]):  # type: ignore[no-untyped-def]
     return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
-def _skipped_dir(path: str, name: str, output: str) -> bool:
+def _skipped_dir(path: str, name: str, outputs: tuple[str, ...]) -> bool:
     """Directories the walk never enters: hidden ones (``.git``, ``.hipify-tool``), the output root,
     and CMake build trees (a directory holding ``CMakeCache.txt``), whose generated sources are
     not the project's (docs/cli.md, "Inputs")."""
-    return name.startswith(".") or is_within(path, output) or os.path.exists(os.path.join(path, "CMakeCache.txt"))
+    return (
+        name.startswith(".")
+        or any(is_within(path, out) for out in outputs)
+        or os.path.exists(os.path.join(path, "CMakeCache.txt"))
+    )
 
 
 def _walk(o: Options) -> list[str]:
     include = _pathspec(o.include) if o.include else None
     exclude = _pathspec(o.exclude) if o.exclude else None
     extensions = tuple(o.extensions)
-    project, output = str(o.project_dir), str(o.output_dir)
+    project, outputs = str(o.project_dir), output_spellings(o)
     found: list[str] = []
     for dirpath, dirnames, filenames in os.walk(project, onerror=_cannot_list):
-        dirnames[:] = sorted(d for d in dirnames if not _skipped_dir(os.path.join(dirpath, d), d, output))
+        dirnames[:] = sorted(d for d in dirnames if not _skipped_dir(os.path.join(dirpath, d), d, outputs))
         reldir = os.path.relpath(dirpath, project).replace(os.sep, "/")
         for name in filenames:
             if not name.endswith(extensions):

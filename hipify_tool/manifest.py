@@ -16,10 +16,23 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
-__all__ = ["Entry", "Manifest", "STATE_DIR", "manifest_path", "journal_path", "journal_json", "load_journal"]
+from .fileio import read_regular
+
+__all__ = [
+    "Entry",
+    "Manifest",
+    "STATE_DIR",
+    "manifest_path",
+    "journal_path",
+    "journal_json",
+    "load_journal",
+    "is_output_rel",
+]
 
 STATE_DIR = ".hipify-tool"
+_STATE_PREFIX = f"/{STATE_DIR}/"
 _FORMAT = 1
 
 
@@ -45,22 +58,41 @@ def load_journal(output_dir: Path) -> tuple[frozenset[str] | None, str | None]:
     """
     path = journal_path(output_dir)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _read_state(path)
     except FileNotFoundError:
         return None, None
     except (OSError, ValueError) as exc:
         return frozenset(), _unreadable(path, exc, "journal")
     try:
-        outputs = json.loads(text)["outputs"]
-        if not isinstance(outputs, list):
-            raise TypeError("'outputs' is not a list")
-    except (ValueError, TypeError, KeyError) as exc:
+        raw = json.loads(text)
+        outputs = raw["outputs"] if type(raw) is dict else None
+        if type(outputs) is not list or not all(type(o) is str and is_output_rel(o) for o in outputs):
+            raise ValueError("'outputs' is not a list of paths in the output root")
+    except (ValueError, KeyError) as exc:
         return frozenset(), _unreadable(path, exc, "journal")
-    return frozenset(o for o in outputs if isinstance(o, str)), None
+    return frozenset(outputs), None
+
+
+def _read_state(path: Path) -> str:
+    """A state file: a regular file, never read through a link (only hipify-tool writes these)."""
+    return read_regular(path, follow=False).decode("utf-8")
+
+
+def is_output_rel(rel: str) -> bool:
+    """A path hipify-tool could have written: relative, normalised (no empty, ``.`` or ``..``
+    component), inside the root and not in its state dir. String tests only: it runs for every
+    manifest record."""
+    wrapped = f"/{rel}/"
+    return (
+        "//" not in wrapped and "/./" not in wrapped and "/../" not in wrapped and not wrapped.startswith(_STATE_PREFIX)
+    )
 
 
 def _unreadable(path: Path, exc: Exception, what: str) -> str:
-    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, OSError) and exc.strerror:
+        reason = exc.strerror
+    else:  # our own shape checks raise plain ValueErrors; the decoders say what they are
+        reason = str(exc) if type(exc) is ValueError else f"{type(exc).__name__}: {exc}"
     if what == "journal":
         return (
             f"{path}: a previous run did not finish and its journal cannot be read ({reason}); "
@@ -98,6 +130,67 @@ class Entry:
     the copy relative to the output root, the header whose output it copies by its manifest key."""
 
 
+_ENTRY_SIZE = len(fields(Entry))
+_SITE_KINDS = frozenset({"quote", "angle", "thc"})
+
+
+def _entry(path: Any, raw: Any) -> Entry:
+    """One manifest record, its shape checked: a manifest of the right syntax and the wrong shape (a
+    hand edit, another tool's file) must be rebuilt, not crash a later stage. Written flat, with no
+    call per field: it runs for every record on every run (1,660 on CCCL, in about 2 ms)."""
+    if (
+        type(path) is str
+        and path.startswith("/")
+        and type(raw) is dict
+        and len(raw) == _ENTRY_SIZE
+        and type(raw.get("key")) is str
+        and type(raw["digest"]) is str
+        and type(raw["source_size"]) is int
+        and type(raw["source_mtime_ns"]) is int
+        and type(raw["output_size"]) is int
+        and type(raw["output_mtime_ns"]) is int
+        and type(raw["translated"]) is bool
+        and type(raw["changed"]) is bool
+        and type(raw["output"]) is str
+        and is_output_rel(raw["output"])
+        and _sites_ok(raw["sites"], raw["rewrites"])
+        and (raw["copies"] == [] or _copies_ok(raw["copies"]))
+    ):
+        try:
+            return Entry(**raw)
+        except TypeError:  # the right number of fields, not the right names
+            pass
+    raise ValueError(f"the record for {path} does not have the shape of an entry")
+
+
+def _sites_ok(sites: Any, rewrites: Any) -> bool:
+    """Include sites as ``[kind, path]`` pairs, and one rewrite (a path or null) per site, or none
+    (a file copied untranslated)."""
+    if type(sites) is not list or type(rewrites) is not list or (rewrites and len(rewrites) != len(sites)):
+        return False
+    if not sites:
+        return not rewrites
+    for site in sites:
+        if type(site) is not list or len(site) != 2 or site[0] not in _SITE_KINDS or type(site[1]) is not str:
+            return False
+    for rewrite in rewrites:
+        if rewrite is not None and type(rewrite) is not str:
+            return False
+    return True
+
+
+def _copies_ok(copies: Any) -> bool:
+    """Sibling copies as ``[copy in the root, header's manifest key]`` pairs."""
+    if type(copies) is not list:
+        return False
+    for copy in copies:
+        if type(copy) is not list or len(copy) != 2 or type(copy[0]) is not str or type(copy[1]) is not str:
+            return False
+        if not is_output_rel(copy[0]):
+            return False
+    return True
+
+
 @dataclass
 class Manifest:
     """Entries keyed by the input's absolute path (several projects may share one output root)."""
@@ -124,18 +217,32 @@ class Manifest:
     def _load_entries(output_dir: Path) -> tuple[dict[str, Entry], str | None]:
         path = manifest_path(output_dir)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = _read_state(path)
         except FileNotFoundError:
             return {}, None
         except (OSError, ValueError) as exc:
             return {}, _unreadable(path, exc, "manifest")
         try:
             raw = json.loads(text)
-            if raw.get("format") != _FORMAT:
-                raise ValueError(f"format {raw.get('format')!r}, expected {_FORMAT}")
-            return {p: Entry(**fields) for p, fields in raw["files"].items()}, None
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            if type(raw) is not dict or raw.get("format") != _FORMAT:
+                found = raw.get("format") if type(raw) is dict else None
+                raise ValueError(f"format {found!r}, expected {_FORMAT}")
+            files = raw.get("files")
+            if type(files) is not dict:
+                raise ValueError("'files' is not a table")
+            return {p: _entry(p, fields) for p, fields in files.items()}, None
+        except ValueError as exc:
             return {}, _unreadable(path, exc, "manifest")
+
+    def owners(self) -> dict[str, str]:
+        """Which input owns each recorded output and copy (output -> the manifest key of its source,
+        or of the header a copy copies): what tells one run's outputs from another's."""
+        owners: dict[str, str] = {}
+        for key, entry in self.entries.items():
+            owners[entry.output] = key
+            for copy, header in entry.copies:
+                owners.setdefault(copy, header)
+        return owners
 
     def outputs(self) -> set[str]:
         """Recorded outputs and their sibling copies."""

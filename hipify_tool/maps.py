@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .errors import UsageError
+from .fileio import read_regular
 
 __all__ = ["CustomMap", "MapMode", "MAP_MODES", "load_maps", "parse_map"]
 
@@ -52,7 +53,7 @@ class CustomMap:
 
 def _read_table(path: Path) -> dict[str, Any]:
     try:
-        data = path.read_bytes()
+        data = read_regular(path)
     except OSError as exc:
         raise UsageError(f"{path}: cannot read the map ({exc.strerror})") from None
     try:

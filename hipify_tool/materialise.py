@@ -17,8 +17,6 @@ import dataclasses
 import errno
 import fcntl
 import os
-import posixpath
-import re
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -26,19 +24,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .confinement import OutputRoot, symlink_problem
 from .errors import EnvironmentProblem
-from .includes import is_within
+from .fileio import TEMP_NAME, atomic_write, holds, kind_of, read_regular, set_mode, temp_name, temp_stem
 from .manifest import STATE_DIR, Entry, Manifest, journal_json, journal_path, manifest_path
-from .planned import Plan
+from .planned import Plan, PlannedFile
 
-__all__ = [
-    "WriteResult",
-    "locked_output_root",
-    "root_is_locked_before",
-    "write_plan",
-    "write_if_changed",
-    "write_text_if_changed",
-]
+__all__ = ["WriteResult", "locked_output_root", "root_is_locked_before", "write_plan"]
 
 LOCK_TIMEOUT_S = 600.0
 
@@ -49,14 +41,20 @@ def locked_output_root(output_dir: Path, timeout_s: float = LOCK_TIMEOUT_S) -> I
 
     A ``flock`` on a descriptor of its own, released when the run ends or dies. Translation workers
     forked while it is held share it, so they exit when their run does (``workers._die_with_parent``).
+    The state dir must be a real directory and the lock file a real file: neither is followed if it
+    is a link, so the lock cannot create or lock a file outside the root.
     """
-    state = output_dir / STATE_DIR
+    state = OutputRoot(output_dir).prepare_state_dir()
+    lock = state / "lock"
     try:
-        state.mkdir(parents=True, exist_ok=True)
-        fd = os.open(state / "lock", os.O_RDWR | os.O_CREAT, 0o666)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, 0o666)
     except OSError as exc:
-        raise EnvironmentProblem(f"{output_dir}: cannot create the output root ({exc.strerror})") from None
+        if exc.errno == errno.ELOOP:
+            raise symlink_problem(lock) from None
+        raise EnvironmentProblem(f"{lock}: cannot create the lock file ({exc.strerror})") from None
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise EnvironmentProblem(f"{lock}: is {kind_of(os.fstat(fd).st_mode)}, not hipify-tool's lock file")
         deadline = time.monotonic() + timeout_s
         while True:
             try:
@@ -64,7 +62,7 @@ def locked_output_root(output_dir: Path, timeout_s: float = LOCK_TIMEOUT_S) -> I
                 break
             except OSError as exc:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise EnvironmentProblem(f"{output_dir}: cannot lock ({exc.strerror})") from None
+                    raise EnvironmentProblem(f"{lock}: cannot lock ({exc.strerror})") from None
                 if time.monotonic() > deadline:
                     raise EnvironmentProblem(
                         f"{output_dir}: still locked by another hipify-tool run after {timeout_s:.0f} s"
@@ -78,46 +76,7 @@ def locked_output_root(output_dir: Path, timeout_s: float = LOCK_TIMEOUT_S) -> I
 def root_is_locked_before(output_dir: Path) -> bool:
     """A run has locked this output root before (its lock file exists). When not, a run plans before
     it locks, so that a plan that fails leaves no directory, lock or state behind."""
-    return (output_dir / STATE_DIR / "lock").exists()
-
-
-_TEMP_NAME = re.compile(r"\.(?P<name>.+)\.[0-9]+\.tmp")
-""":func:`_atomic_write`'s temporary files, ``.<name>.<pid>.tmp``, as a killed run may leave them."""
-
-
-def _temp_name(target: Path) -> Path:
-    return target.parent / f".{target.name}.{os.getpid()}.tmp"
-
-
-def _atomic_write(target: Path, data: bytes, mode: int | None = None) -> None:
-    """``mode``: the permission bits to give the file (``None``: the umask's default)."""
-    tmp = _temp_name(target)
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            if mode is not None:
-                os.fchmod(fd, mode)
-        finally:
-            os.close(fd)
-        os.replace(tmp, target)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise EnvironmentProblem(f"{target}: cannot write ({exc.strerror})") from None
-
-
-def _keep_mode(target: Path, mode: int) -> None:
-    """An output whose bytes are already right still takes its source's permission bits."""
-    try:
-        if stat.S_IMODE(target.stat().st_mode) & 0o777 != mode:
-            os.chmod(target, mode)
-    except OSError as exc:
-        raise EnvironmentProblem(f"{target}: cannot set its mode ({exc.strerror})") from None
+    return os.path.lexists(output_dir / STATE_DIR / "lock")
 
 
 def _place_copy(target: Path, original: Path, data: Callable[[], bytes], mode: int, *, touch: bool) -> None:
@@ -125,7 +84,7 @@ def _place_copy(target: Path, original: Path, data: Callable[[], bytes], mode: i
     ``#pragma once`` holds when both paths are included), else a copy; atomic either way. ``touch``:
     the copy replaces a different file, so its mtime must move forward for builds to see the change
     (a hard link shares the original's, which may be older than what was compiled against)."""
-    tmp = _temp_name(target)
+    tmp = temp_name(target)
     try:
         try:
             os.unlink(tmp)
@@ -133,70 +92,30 @@ def _place_copy(target: Path, original: Path, data: Callable[[], bytes], mode: i
             pass
         if not stat.S_ISREG(os.lstat(original).st_mode):
             raise OSError(errno.EINVAL, "not a regular file")
-        os.link(original, tmp)
+        os.link(original, tmp, follow_symlinks=False)
         os.replace(tmp, target)
         if touch:
-            os.utime(target)
+            os.utime(target, follow_symlinks=False)
     except OSError:
         try:
             os.unlink(tmp)
         except OSError:
             pass
-        _atomic_write(target, data(), mode)
+        atomic_write(target, data(), mode)
 
 
 def _is_copy_of(target: str, original: str, data: Callable[[], bytes], mode: int) -> bool:
-    """The copy is in place: the same file as its original, or (where hard links failed) the same bytes."""
+    """The copy is in place: the same file as its original, or (where hard links failed) a regular
+    file with the same bytes; a link planted at the copy's path is never taken for it."""
     try:
-        st = os.stat(target)
-        if os.path.samestat(st, os.stat(original)):
+        st = os.lstat(target)
+        if not stat.S_ISREG(st.st_mode):
+            return False
+        if os.path.samestat(st, os.lstat(original)):
             return True
-        return stat.S_IMODE(st.st_mode) & 0o777 == mode and _holds(Path(target), data())
+        return stat.S_IMODE(st.st_mode) & 0o777 == mode and holds(target, data())
     except OSError:
         return False
-
-
-def _holds(target: Path, data: bytes) -> bool:
-    try:
-        return target.stat().st_size == len(data) and target.read_bytes() == data
-    except OSError:
-        return False
-
-
-def write_if_changed(target: Path, data: bytes) -> bool:
-    """Atomically replace ``target`` unless it already holds ``data``; True when written."""
-    if _holds(target, data):
-        return False
-    _atomic_write(target, data)
-    return True
-
-
-class _Root:
-    """Guards every write: the path must stay under the output root, symlinks included."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.real = os.path.realpath(root)
-        self._checked: set[Path] = set()
-
-    def inside(self, path: str) -> bool:
-        return is_within(path, self.real)
-
-    def prepare_dir(self, directory: Path) -> None:
-        if directory in self._checked:
-            return
-        existing = directory
-        while not existing.exists():
-            existing = existing.parent
-        if not self.inside(os.path.realpath(existing)):
-            raise EnvironmentProblem(f"{directory}: resolves outside the output root {self.root}; refusing to write")
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise EnvironmentProblem(f"{directory}: cannot create directory ({exc.strerror})") from None
-        if not self.inside(os.path.realpath(directory)):
-            raise EnvironmentProblem(f"{directory}: resolves outside the output root {self.root}; refusing to write")
-        self._checked.add(directory)
 
 
 @dataclass(frozen=True)
@@ -213,8 +132,10 @@ def _is_plain_file(path: Path) -> bool:
     return path.is_file() and not path.is_symlink()
 
 
-def _remove(root: _Root, target: Path) -> bool:
-    if not root.inside(os.path.realpath(target)):
+def _remove(root: OutputRoot, target: Path) -> bool:
+    """Remove an output of ours (a link at its path is removed itself, never what it points to); one
+    reached through a linked directory is left alone."""
+    if root.is_symlink_dir(target.parent):
         return False
     try:
         target.unlink()
@@ -228,25 +149,20 @@ def _remove(root: _Root, target: Path) -> bool:
 def _sweep_temporaries(directory: Path, names: Iterable[str] | None) -> None:
     """Remove temporary files a killed run left in ``directory``: only ``.<name>.<pid>.tmp`` for the
     given output ``names`` (``None``: any name), and only under the lock, so no live writer owns them."""
-    wanted = None if names is None else set(names)
+    wanted = None if names is None else {temp_stem(name) for name in names}
     try:
         entries = list(os.scandir(directory))
     except OSError:
         return
     for entry in entries:
-        m = _TEMP_NAME.fullmatch(entry.name)
-        if m is None or (wanted is not None and m["name"] not in wanted):
+        m = TEMP_NAME.fullmatch(entry.name)
+        if m is None or (wanted is not None and m["stem"] not in wanted):
             continue
         try:
             if entry.is_file(follow_symlinks=False):
                 os.unlink(entry.path)
         except OSError:
             pass  # best effort: a leftover temporary file is untidy, not wrong
-
-
-def _is_output_rel(rel: str) -> bool:
-    """A journal line the tool could have written: a normalised path inside the root."""
-    return rel not in ("", ".") and not rel.startswith(("/", "../")) and posixpath.normpath(rel) == rel
 
 
 class _Journal:
@@ -256,10 +172,10 @@ class _Journal:
     writes nothing never touches it, so a no-op run stays read-only.
     """
 
-    def __init__(self, root: _Root, pending: frozenset[str] | None) -> None:
+    def __init__(self, root: OutputRoot, pending: frozenset[str] | None) -> None:
         self.root = root
-        self.state = root.root / STATE_DIR
-        self.pending = None if pending is None else frozenset(r for r in pending if _is_output_rel(r))
+        self.state = root.state
+        self.pending = pending
         """The previous run's journal, if it did not finish."""
         self.live = pending is not None
         self.swept_state = False
@@ -280,15 +196,15 @@ class _Journal:
             by_dir.setdefault(parent, []).append(name)
         for parent, names in sorted(by_dir.items()):
             directory = self.root.root / parent
-            if self.root.inside(os.path.realpath(directory)):
+            if not self.root.is_symlink_dir(directory):
                 _sweep_temporaries(directory, names)
         self.sweep_state_dir()
 
     def begin(self, outputs: Iterable[str]) -> None:
         """Record ``outputs`` (and any an earlier killed run listed) before writing the first of them."""
         self.sweep_state_dir()
-        self.root.prepare_dir(self.state)
-        _atomic_write(journal_path(self.root.root), journal_json(set(outputs) | (self.pending or set())).encode())
+        self.root.prepare_state_dir()
+        atomic_write(journal_path(self.root.root), journal_json(set(outputs) | (self.pending or set())).encode())
         self.live = True
 
     def end(self) -> None:
@@ -350,17 +266,22 @@ def write_plan(plan: Plan, manifest: Manifest, *, prune: bool) -> WriteResult:
     Outputs and copies keep their source's permission bits; a copy is brought up to date with its
     header whichever run rewrites the header (several runs may share one root).
     """
-    root = _Root(plan.options.output_dir)
+    root = OutputRoot(plan.options.output_dir)
     journal = _Journal(root, manifest.pending)
     journal.recover()
     out = str(plan.options.output_dir)
     prefix = os.path.join(str(plan.options.project_dir), "")
     files = sorted(plan.files.values(), key=lambda f: f.output)
     keys = {f.source: prefix + f.source for f in files}
-    to_write = {f.output for f in files if f.data is not None and not _holds(plan.output_path(f.output), f.data)}
+    to_write = {f.output for f in files if f.data is not None and not _in_place(plan.output_path(f.output), f)}
     entries = dict(manifest.entries)
     for f in files:
         entries[keys[f.source]] = f.entry  # output stat recorded once written, below
+    claimed = {f.output for f in files} | set(plan.copies)
+    live = set(keys.values())
+    for key, e in manifest.entries.items():  # records of gone sources whose outputs this plan took over
+        if key not in live and e.output in claimed:
+            del entries[key]
     stale = set(plan.stale) if prune else set()
     if stale:
         entries = {path: e for path, e in entries.items() if e.output not in stale}
@@ -383,13 +304,12 @@ def write_plan(plan: Plan, manifest: Manifest, *, prune: bool) -> WriteResult:
         entry = f.entry
         if f.data is not None:
             root.prepare_dir(target.parent)  # after the journal: it may create directories
-            if f.output in to_write:
-                _atomic_write(target, f.data, f.mode)
+            if f.output in to_write or not set_mode(target, f.mode):
+                atomic_write(target, f.data, f.mode)
                 written.append(target)
             else:
-                _keep_mode(target, f.mode)
                 unchanged.append(target)
-            st = target.stat()
+            st = os.lstat(target)
             entries[key] = entry = dataclasses.replace(entry, output_size=st.st_size, output_mtime_ns=st.st_mtime_ns)
         else:
             unchanged.append(target)
@@ -409,7 +329,7 @@ def write_plan(plan: Plan, manifest: Manifest, *, prune: bool) -> WriteResult:
         if replaces:
             touched.add(job.header)
     for header in touched:  # the touch moved the header output's mtime too: record it
-        st = plan.output_path(entries[header].output).stat()
+        st = os.lstat(plan.output_path(entries[header].output))
         entries[header] = dataclasses.replace(entries[header], output_size=st.st_size, output_mtime_ns=st.st_mtime_ns)
     for e in manifest.entries.values():
         if e.output in stale:
@@ -423,29 +343,30 @@ def write_plan(plan: Plan, manifest: Manifest, *, prune: bool) -> WriteResult:
     updated = Manifest(entries)
     if updated.entries != manifest.entries:
         path = manifest_path(plan.options.output_dir)
-        root.prepare_dir(path.parent)
+        root.prepare_state_dir()
         journal.sweep_state_dir()
-        _atomic_write(path, updated.to_json().encode())
+        atomic_write(path, updated.to_json().encode())
     journal.end()
     return WriteResult(tuple(written), tuple(unchanged), tuple(removed))
+
+
+def _in_place(target: Path, f: PlannedFile) -> bool:
+    """The output already holds its bytes, and its mode is right or can be set without touching an
+    inode it shares with another file (a hard link planted from elsewhere)."""
+    assert f.data is not None
+    try:
+        st = os.lstat(target)
+    except OSError:
+        return False
+    return (stat.S_IMODE(st.st_mode) & 0o777 == f.mode or st.st_nlink == 1) and holds(target, f.data)
 
 
 def _bytes_of(data: bytes | None, output: str) -> Callable[[], bytes]:
     """A header's bytes: from the plan, or from its output when the plan reused it (or did not plan it)."""
     if data is not None:
         return lambda: data
-    return lambda: Path(output).read_bytes()
+    return lambda: read_regular(output, follow=False)
 
 
 def _outputs_of(entry: Entry) -> set[str]:
     return {entry.output, *(copy for copy, _ in entry.copies)}
-
-
-def write_text_if_changed(path: Path, text: str) -> None:
-    """Lists, depfiles, plan scripts and reports live wherever the build asks: written atomically,
-    only when they change, their directory created as needed."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise EnvironmentProblem(f"{path.parent}: cannot create directory ({exc.strerror})") from None
-    write_if_changed(path, text.encode())

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import posixpath
+import stat
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
 
 from .errors import FileProblem, PlanConflict
+from .fileio import kind_of, read_regular
 
 __all__ = ["hip_path", "output_name", "check_conflicts", "repeated"]
 
@@ -58,13 +60,15 @@ def check_conflicts(
     project_prefix: str,
     output_dir: str,
     owned: set[str],
+    other_owner: Callable[[str], str | None],
     exists: Callable[[str], bool],
-    read: Callable[[str], bytes],
     problems: Iterable[FileProblem] = (),
 ) -> None:
     """Raise :class:`PlanConflict` listing every output that two inputs share, every output that would
-    shadow a hand-written project file, and every file in the output root that ``owned`` (the
-    manifest's outputs) does not cover and that holds other bytes, after the ``problems`` already found.
+    shadow a hand-written project file, every output another run into this root wrote from another
+    live source (``other_owner(output)``: that source, from the manifest), and every entry in the output root
+    that ``owned`` (the manifest's outputs) does not cover and that is not a regular file with the
+    same bytes, after the ``problems`` already found.
 
     ``planned`` holds the sibling copies too (their ``source`` is the header they copy); a copy in its
     header's own place shadows nothing."""
@@ -83,20 +87,45 @@ def check_conflicts(
                     f"hand-written file would be shadowed by the translation of {f.source}; rename one of them",
                 )
             )
-        if f.output in owned:
-            continue
         target = os.path.join(output_dir, f.output)
-        if not os.path.isfile(target):
-            continue
-        data = f.data
-        if data is not None and read(target) != data:
+        owner = other_owner(f.output)
+        if owner is not None:
             problems.append(
                 FileProblem(
-                    target, f"exists and was not written by hipify-tool; refusing to overwrite it with {f.source}"
+                    target,
+                    f"written from {owner} by another run into this output root; refusing to overwrite it with "
+                    f"the translation of {project_prefix + f.source} (use separate output dirs, or rename one)",
                 )
+            )
+            continue
+        if f.output in owned:
+            continue
+        problem = _foreign(target, f)
+        if problem is not None:
+            problems.append(
+                FileProblem(target, f"{problem}; refusing to replace it with the translation of {f.source}")
             )
     if problems:
         raise PlanConflict(problems)
+
+
+def _foreign(target: str, f: _Planned) -> str | None:
+    """What is wrong with an entry at an output path no run of ours wrote (``None``: nothing there, or
+    a regular file already holding the planned bytes, which is adopted)."""
+    try:
+        mode = os.lstat(target).st_mode
+    except OSError:
+        return None
+    if not stat.S_ISREG(mode):
+        return f"exists and is {kind_of(mode)}, not a file hipify-tool wrote"
+    data = f.data
+    if data is None:
+        return None
+    try:
+        same = read_regular(target, follow=False) == data
+    except OSError:
+        same = False
+    return None if same else "exists and was not written by hipify-tool"
 
 
 def _group(files: Iterable[_Planned]) -> dict[str, list[str]]:

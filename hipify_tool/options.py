@@ -26,6 +26,7 @@ __all__ = [
     "ListFormat",
     "ReportFormat",
     "Command",
+    "CMakeUse",
     "OPTION_SPECS",
     "FRONT_END_SPECS",
     "check_value",
@@ -48,6 +49,10 @@ _TRANSLATE: frozenset[Command] = _ALL | {"translate"}
 """Options that change an output's bytes: ``translate`` takes them too."""
 
 Kind = Literal["path", "optional-path", "paths", "strings", "choice", "int", "bool"]
+CMakeUse = Literal["configure", "build", "package"]
+"""How the CMake package passes an option on: ``configure``, to ``plan`` at configure time and to ``run`` in
+the build (it decides which files are written); ``build``, to ``run`` only (reports, the gate, pruning);
+``package``, never as a keyword (the package sets it itself: its build files, its list of sources)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,29 @@ class OptionSpec:
     """The CLI commands that take it."""
     affects_output: bool = False
     """Part of the manifest key: changing it re-translates."""
+    affects_result: bool = True
+    """False for options that only change how a run goes (speed, verbosity), never what it writes or how
+    it exits: the CMake package leaves them out of a call's identity."""
+    writes: bool = False
+    """It names a file or directory the run writes (the CMake package takes it relative to the binary dir)."""
+    cmake: CMakeUse = "build"
+
+    @property
+    def multi(self) -> bool:
+        """It takes several values (a repeatable flag, a list in ``[tool.hipify-tool]``)."""
+        return self.kind in ("paths", "strings")
+
+    @property
+    def cmake_keyword(self) -> str | None:
+        """The keyword of the CMake package's commands: the long flag upper-cased, hyphens as underscores,
+        plural when it takes several values (``--map`` -> ``MAPS``); ``None`` when the package sets it."""
+        if self.cmake == "package":
+            return None
+        long_flags = [f for f in self.flags if f.startswith("--")]
+        word = (long_flags[0][2:] if long_flags else self.name).replace("-", "_").upper()
+        if self.multi and not word.endswith("S"):
+            word += "ES" if word.endswith(("X", "CH", "SH")) else "S"
+        return word
 
 
 def _opt(
@@ -76,9 +104,27 @@ def _opt(
     metavar: str | None = None,
     commands: frozenset[Command] = _ALL,
     affects_output: bool = False,
+    affects_result: bool = True,
+    writes: bool = False,
+    cmake: CMakeUse | None = None,
 ) -> Any:
-    """A dataclass field whose metadata carries the option's declaration (completed by :func:`_spec`)."""
-    meta = {"help": help, "flags": flags, "metavar": metavar, "commands": commands, "affects_output": affects_output}
+    """A dataclass field whose metadata carries the option's declaration (completed by :func:`_spec`).
+
+    ``cmake`` defaults to ``configure`` for an option that changes an output's bytes (``translate`` takes
+    it), else ``build``: a new option becomes a CMake keyword by itself.
+    """
+    if cmake is None:
+        cmake = "configure" if "translate" in commands else "build"
+    meta = {
+        "help": help,
+        "flags": flags,
+        "metavar": metavar,
+        "commands": commands,
+        "affects_output": affects_output,
+        "affects_result": affects_result,
+        "writes": writes,
+        "cmake": cmake,
+    }
     if default is MISSING:
         return field(metadata=meta)
     return field(default=default, metadata=meta)
@@ -95,8 +141,16 @@ class Options:
         flags=("-p", "--project-dir"),
         commands=_TRANSLATE,
     )
-    output_dir: Path = _opt(MISSING, "Output root; everything written goes under it.", flags=("-o", "--output-dir"))
-    sources: tuple[Path, ...] = _opt((), "Files to translate, in build order (headers they include follow).", flags=())
+    output_dir: Path = _opt(
+        MISSING,
+        "Output root; everything written goes under it.",
+        flags=("-o", "--output-dir"),
+        writes=True,
+        cmake="configure",
+    )
+    sources: tuple[Path, ...] = _opt(
+        (), "Files to translate, in build order (headers they include follow).", flags=(), cmake="configure"
+    )
     include_dirs: tuple[Path, ...] = _opt(
         (),
         "Header search directories, searched in order after the includer's directory (default: the project "
@@ -107,10 +161,13 @@ class Options:
         commands=_TRANSLATE,
     )
     include: tuple[str, ...] = _opt(
-        (), "Gitignore-style patterns (relative to the project dir) selecting inputs.", metavar="PATTERN"
+        (),
+        "Gitignore-style patterns (relative to the project dir) selecting inputs.",
+        metavar="PATTERN",
+        cmake="configure",
     )
     exclude: tuple[str, ...] = _opt(
-        (), "Gitignore-style patterns removing files from the selected inputs.", metavar="PATTERN"
+        (), "Gitignore-style patterns removing files from the selected inputs.", metavar="PATTERN", cmake="configure"
     )
     extensions: tuple[str, ...] = _opt(
         DEFAULT_EXTENSIONS,
@@ -126,7 +183,13 @@ class Options:
         affects_output=True,
         commands=_TRANSLATE,
     )
-    jobs: int | None = _opt(None, "Parallel translation jobs (default: available cores).", flags=("-j", "--jobs"))
+    jobs: int | None = _opt(
+        None,
+        "Parallel translation jobs (default: available cores).",
+        flags=("-j", "--jobs"),
+        affects_result=False,
+        cmake="configure",
+    )
     prune: bool = _opt(False, "Remove generated files whose source no longer exists.", commands=_RUN)
     maps: tuple[Path, ...] = _opt(
         (),
@@ -140,23 +203,35 @@ class Options:
         "Write the list of outputs here (rewritten only when it changes) instead of stdout.",
         metavar="FILE",
         commands=_BUILD,
+        writes=True,
+        cmake="package",
     )
-    list_format: ListFormat = _opt("lines", "Format of the output list.", commands=_BUILD)
+    list_format: ListFormat = _opt("lines", "Format of the output list.", commands=_BUILD, cmake="package")
     cmake_plan: Path | None = _opt(
         None,
         "Also write a CMake script setting HIPIFY_TOOL_OUTPUTS (one per input, in order) and "
         "HIPIFY_TOOL_ALL_OUTPUTS (every output); rewritten only when it changes.",
         metavar="FILE",
         commands=_BUILD,
+        writes=True,
+        cmake="package",
     )
     depfile: Path | None = _opt(
-        None, "Write a Make-syntax depfile naming every output and every file read.", metavar="FILE", commands=_RUN
+        None,
+        "Write a Make-syntax depfile naming every output and every file read.",
+        metavar="FILE",
+        commands=_RUN,
+        writes=True,
+        cmake="package",
     )
     stamp: Path | None = _opt(
         None,
-        "Touch this file after a successful run and make it the depfile's only target.",
+        "Touch this file after a successful run (no older than any input it covers) and make it the "
+        "depfile's only target.",
         metavar="FILE",
         commands=_RUN,
+        writes=True,
+        cmake="package",
     )
     report: ReportFormat | None = _opt(
         None,
@@ -164,7 +239,7 @@ class Options:
         "json or sarif (SARIF 2.1.0) in --report-file.",
         commands=_BUILD,
     )
-    report_file: Path | None = _opt(None, "Write the report here.", metavar="FILE", commands=_BUILD)
+    report_file: Path | None = _opt(None, "Write the report here.", metavar="FILE", commands=_BUILD, writes=True)
     strict: bool = _opt(
         False, "Exit with code 6 when a CUDA name is left or unsupported in code ROCm compiles.", commands=_BUILD
     )
@@ -227,9 +302,12 @@ class FrontEndOptions:
         (),
         "Read more SOURCES from this file, one path a line (no command-line length limit).",
         metavar="FILE",
+        cmake="package",
     )
-    quiet: bool = _opt(False, "Print errors only.", flags=("-q", "--quiet"))
-    verbose: bool = _opt(False, "Also print what was done.", flags=("-v", "--verbose"))
+    quiet: bool = _opt(False, "Print errors only.", flags=("-q", "--quiet"), affects_result=False, cmake="package")
+    verbose: bool = _opt(
+        False, "Also print what was done.", flags=("-v", "--verbose"), affects_result=False, cmake="package"
+    )
 
 
 def _kind(hint: Any) -> tuple[Kind, tuple[str, ...]]:
@@ -271,6 +349,9 @@ def _spec(f: Field[Any], hint: Any) -> OptionSpec:
         metavar=metavar,
         commands=meta["commands"],
         affects_output=meta["affects_output"],
+        affects_result=meta["affects_result"],
+        writes=meta["writes"],
+        cmake=meta["cmake"],
     )
 
 

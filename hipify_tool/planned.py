@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Literal
 
 from ._version import __version__
+from .fileio import read_input
 from .includes import IncludeSite, Resolution
-from .inputs import read_bytes
 from .manifest import Entry
 from .options import Options
 
@@ -117,7 +117,7 @@ class Plan:
     def source_bytes(self, rel: str) -> bytes:
         """A planned file's source, from memory when the plan read it."""
         data = self.files[rel].source_data
-        return data if data is not None else read_bytes(str(self.source_path(rel)))
+        return data if data is not None else read_input(str(self.source_path(rel)))
 
 
 def options_key(options: Options, tables_fingerprint: str) -> str:

@@ -20,7 +20,9 @@ import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from .confinement import output_spellings
 from .errors import FileProblem, TranslationError, UsageError
+from .fileio import read_input, read_regular
 from .graph import strongly_connected_components
 from .includes import (
     IncludeSearch,
@@ -32,7 +34,7 @@ from .includes import (
     relative_include,
     rewrite_includes,
 )
-from .inputs import check_options, discover_inputs, read_bytes
+from .inputs import check_options, discover_inputs
 from .layout import Breach, place_copies
 from .manifest import Entry, Manifest
 from .naming import check_conflicts, hip_path, output_name, repeated
@@ -74,7 +76,7 @@ class _Work:
 
     def load(self) -> bytes:
         if self.data is None:
-            self.data = read_bytes(self.path)
+            self.data = read_input(self.path)
         return self.data
 
 
@@ -99,7 +101,9 @@ class _Planner:
         self._translator: Translator | None = None
         self.prefix = os.path.join(str(options.project_dir), "")
         self.output = str(options.output_dir)
-        self.search = IncludeSearch(str(options.project_dir), [str(d) for d in options.include_dirs], self.output)
+        self.search = IncludeSearch(
+            str(options.project_dir), [str(d) for d in options.include_dirs], output_spellings(options)
+        )
         self._relative: dict[tuple[str, str], str] = {}
         self.work: dict[str, _Work] = {}
         self.translation_problems: list[FileProblem] = []
@@ -136,7 +140,7 @@ class _Planner:
             if entry is not None and (entry.source_size, entry.source_mtime_ns) == (st.st_size, st.st_mtime_ns):
                 digest = entry.digest
             else:
-                data = read_bytes(path)
+                data = read_input(path)
                 digest = _digest(data)
                 if entry is not None and entry.digest != digest:
                     entry = None
@@ -238,8 +242,8 @@ class _Planner:
             project_prefix=self.prefix,
             output_dir=self.output,
             owned=owned,
+            other_owner=self._other_owner(planned),
             exists=self.search.exists,
-            read=read_bytes,
             problems=self._breaches(layout.breaches),
         )
         needs: dict[str, list[list[str]]] = {}  # the manifest records the copies each output needs
@@ -274,6 +278,20 @@ class _Planner:
             include_warnings=include_warnings,
         )
 
+    def _other_owner(self, planned: dict[str, PlannedFile]) -> Callable[[str], str | None]:
+        """The source (manifest key) another run into this root wrote an output from, when that
+        source still exists and this plan does not plan it anew: the output is that run's, not ours."""
+        owners = self.manifest.owners()
+        keys = {self.prefix + rel for rel in planned}
+
+        def other(output: str) -> str | None:
+            owner = owners.get(output)
+            if owner is None or owner in keys or not os.path.lexists(owner):
+                return None
+            return owner
+
+        return other
+
     # -- the output root's includes ----------------------------------------------------------------
 
     def _positions(self, rel: str) -> list[tuple[int, int] | None]:
@@ -297,7 +315,8 @@ class _Planner:
 
     def _include_warnings(self, planned: dict[str, PlannedFile]) -> tuple[IncludeWarning, ...]:
         """Quoted includes found nowhere, and includes that leave the project by a relative path: once
-        per site, in the source's words. Angle includes (system and CUDA headers), ROCm's own headers
+        per site, in the source's words. An absolute include reaches the same file from the output
+        root: nothing to warn about. Angle includes (system and CUDA headers), ROCm's own headers
         and the CUDA headers PyTorch's tables rename to them (no longer in the source as written) are
         not warned about."""
         out: list[IncludeWarning] = []
@@ -307,7 +326,7 @@ class _Planner:
                 i
                 for i, r in enumerate(w.resolutions)
                 if (r.missing and r.site.kind == "quote" and not r.site.path.startswith(_ROCM_HEADERS))
-                or (r.external is not None and r.external_dir is None)
+                or (r.external is not None and r.external_dir is None and not os.path.isabs(r.site.path))
             ]
             if not flagged:
                 continue
@@ -318,7 +337,11 @@ class _Planner:
                     continue
                 if r.missing:
                     searched = ", ".join(self.search.searched(rel, r.site))
-                    message = f'include "{r.site.path}" not found (searched: {searched})'
+                    unusable = self.search.unusable(rel, r.site)
+                    if unusable is None:
+                        message = f'include "{r.site.path}" not found (searched: {searched})'
+                    else:
+                        message = f'include "{r.site.path}" not usable: {unusable[0]} {unusable[1]}'
                     out.append(IncludeWarning(rel, *at, r.site, "not-found", message))
                 else:
                     message = (
@@ -394,11 +417,11 @@ class _Planner:
     def _output_intact(self, entry: Entry, mode: int) -> bool:
         """The output on disk is the one the manifest recorded, with the source's permission bits."""
         try:
-            st = os.stat(os.path.join(self.output, entry.output))
+            st = os.lstat(os.path.join(self.output, entry.output))  # a link planted there is not intact
         except OSError:
             return False
         same = st.st_size == entry.output_size and st.st_mtime_ns == entry.output_mtime_ns
-        return same and stat.S_IMODE(st.st_mode) & 0o777 == mode
+        return same and stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) & 0o777 == mode
 
 
 class _Copy:
@@ -416,8 +439,8 @@ class _Copy:
         if self._of.data is not None:
             return self._of.data
         try:
-            return read_bytes(os.path.join(self._output_dir, self._of.output))
-        except UsageError:
+            return read_regular(os.path.join(self._output_dir, self._of.output), follow=False)
+        except OSError:
             return None
 
 

@@ -22,12 +22,14 @@ import hashlib
 import json
 import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeGuard
 
-from .errors import EnvironmentProblem, UsageError
+from .errors import UsageError
+from .fileio import read_regular
 from .preprocessor import ROCM, branch_lines
 
 __all__ = ["Library", "LIBRARIES", "RocmHeaders", "Support", "locate", "library_of", "INDEX_FORMAT"]
@@ -170,7 +172,7 @@ class RocmHeaders:
     def version(self) -> str | None:
         """``MAJOR.MINOR.PATCH`` from ``hip/hip_version.h``."""
         try:
-            text = (self.include / "hip" / "hip_version.h").read_text(encoding="utf-8", errors="replace")
+            text = read_regular(self.include / "hip" / "hip_version.h").decode("utf-8", errors="replace")
         except OSError:
             return None
         parts = [re.search(rf"#\s*define\s+HIP_VERSION_{p}\s+(\d+)", text) for p in ("MAJOR", "MINOR", "PATCH")]
@@ -262,7 +264,8 @@ class RocmHeaders:
                         st = os.stat(os.path.join(dirpath, name))
                     except OSError:
                         continue
-                    found.append((f"{rel_dir}/{name}", st.st_size, st.st_mtime_ns))
+                    if stat.S_ISREG(st.st_mode):  # a FIFO or device is not a header (and reading it could hang)
+                        found.append((f"{rel_dir}/{name}", st.st_size, st.st_mtime_ns))
         try:  # older layouts: include/hipblas.h beside include/hipblas/
             entries = sorted(os.listdir(include))
         except OSError:
@@ -273,7 +276,8 @@ class RocmHeaders:
                     st = os.stat(os.path.join(include, name))
                 except OSError:
                     continue
-                found.append((name, st.st_size, st.st_mtime_ns))
+                if stat.S_ISREG(st.st_mode):
+                    found.append((name, st.st_size, st.st_mtime_ns))
         return sorted(found)
 
     def _cache_path(self, lib: Library) -> Path | None:
@@ -296,13 +300,11 @@ class RocmHeaders:
         headers |= {rel.rsplit("/", i)[0] for rel in headers for i in range(1, rel.count("/") + 1)}
         index = _Index(frozenset(_scan(self.include, [rel for rel, _, _ in files])), frozenset(headers))
         if cache is not None and self.write_cache:
-            from .materialise import write_text_if_changed
+            from .confinement import write_cache_file
 
             doc = {"format": INDEX_FORMAT, "digest": digest, "names": sorted(index.names)}
-            try:
-                write_text_if_changed(cache, json.dumps({**doc, "headers": sorted(index.headers)}) + "\n")
-            except EnvironmentProblem:
-                pass  # a cache: the next run indexes again, this one has the index in memory
+            # a cache: when it cannot be written, the next run indexes again
+            write_cache_file(cache, json.dumps({**doc, "headers": sorted(index.headers)}) + "\n")
         return index
 
 
@@ -316,14 +318,22 @@ def _common_prefix(a: str, b: str) -> int:
 
 
 def _read_cache(path: Path, digest: str) -> _Index | None:
-    """A cached index when it was made from the same files; anything unreadable is rebuilt."""
+    """A cached index when it was made from the same files; anything unreadable or of another shape
+    is rebuilt."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        if doc.get("format") != INDEX_FORMAT or doc.get("digest") != digest:
-            return None
-        return _Index(frozenset(doc["names"]), frozenset(doc["headers"]))
-    except (OSError, ValueError, KeyError, TypeError):
+        doc = json.loads(read_regular(path, follow=False))
+    except (OSError, ValueError):
         return None
+    if type(doc) is not dict or doc.get("format") != INDEX_FORMAT or doc.get("digest") != digest:
+        return None
+    names, headers = doc.get("names"), doc.get("headers")
+    if not (_strings(names) and _strings(headers)):
+        return None
+    return _Index(frozenset(names), frozenset(headers))
+
+
+def _strings(value: object) -> TypeGuard[list[str]]:
+    return type(value) is list and all(type(v) is str for v in value)
 
 
 def _scan(include: Path, rels: list[str]) -> set[str]:
@@ -333,7 +343,7 @@ def _scan(include: Path, rels: list[str]) -> set[str]:
         if not rel.endswith(_HEADER_SUFFIXES) and "." in rel.rsplit("/", 1)[-1]:
             continue  # .f90 modules, .cmake files, docs: not C++
         try:
-            text = (include / rel).read_bytes().decode("utf-8", "surrogateescape")
+            text = read_regular(include / rel).decode("utf-8", "surrogateescape")
         except OSError:
             continue
         code = _NOT_CODE.sub(lambda m: " " + "\n" * m.group(0).count("\n"), text)

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,6 +26,13 @@ def subprocess_env(python_path: Sequence[Path] = ()) -> dict[str, str]:
     first = os.pathsep.join([*map(str, python_path), str(REPO)])
     env["PYTHONPATH"] = first + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.pop("HIPIFY_TOOL_DEBUG", None)
+    return env
+
+
+def sandbox_env(home: Path, tmp: Path) -> dict[str, str]:
+    """:func:`subprocess_env` with HOME and TMPDIR of the test's own, so their changes can be watched."""
+    env = subprocess_env()
+    env.update(HOME=str(home), TMPDIR=str(tmp), PYTHONDONTWRITEBYTECODE="1")
     return env
 
 
@@ -253,6 +261,8 @@ def tree_state(root: Path) -> dict[str, tuple[object, ...]]:
                 state[rel] = ("link", os.readlink(path))
             elif os.path.isdir(path):
                 state[rel] = ("dir", st.st_mode)
+            elif not stat.S_ISREG(st.st_mode):  # a FIFO or device a test planted: never read
+                state[rel] = ("special", st.st_mode)
             else:
                 try:
                     digest = hashlib.blake2b(Path(path).read_bytes(), digest_size=16).hexdigest()

@@ -291,7 +291,7 @@ BAD: dict[str, Bad] = {
         (*RUN, "{w}/proj/x.cu"),
         4,
         "{w}/out/x.hip",
-        "not written by hipify-tool",
+        "is a symlink, not a file hipify-tool wrote",
         setup=_both(_mkdir("out"), _symlink("out/x.hip", "../elsewhere/victim.hip")),
     ),
     # --- translation (exit 3) ---
@@ -343,7 +343,7 @@ BAD: dict[str, Bad] = {
         (*RUN, "{w}/proj/sub/y.cu"),
         5,
         "{w}/out/sub",
-        "outside the output root",
+        "is a symlink (to ../elsewhere); hipify-tool never writes through one",
         setup=_both(_mkdir("out"), _symlink("out/sub", "../elsewhere")),
     ),
 }

@@ -2,8 +2,10 @@
 
 The sample projects (tests/cmake/) compile the translations as C++ against stub HIP headers, so
 what is tested is the dependency graph, not a GPU toolchain. Each test works on a copy in a tmp dir
-whose path has a space in it. Also: the configure errors and warnings of hipify_sources() and
-hipify_tool_target_sources(). Other wirings: test_cmake_wirings.py; HIP itself: test_cmake_hip.py.
+whose path has a space in it. Also: the configure errors of hipify_tool_sources() (alias
+hipify_sources()) and hipify_tool_target_sources(). Other wirings: test_cmake_wirings.py; the keywords
+(generated from the option model) and what they do: test_cmake_keywords.py; HIP itself:
+test_cmake_hip.py.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cmake_tools import DEBIAN, CMakeTool, require
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "tests" / "cmake"
@@ -46,9 +49,10 @@ def cmake_dir() -> Path:
 class Project:
     """A copy of a sample project with its own build dir, and helpers to read build logs."""
 
-    def __init__(self, root: Path, name: str, generator: str, cmake_dir: Path) -> None:
+    def __init__(self, root: Path, name: str, generator: str, cmake_dir: Path, tool: CMakeTool = DEBIAN) -> None:
         self.generator = generator
         self.cmake_dir = cmake_dir
+        self.tool = require(tool)
         shutil.copytree(SAMPLES / name, root / name)
         shutil.copytree(SAMPLES / "stub", root / "stub")
         self.source = root / name
@@ -58,13 +62,12 @@ class Project:
     def configure(self, *extra: str) -> str:
         result = subprocess.run(
             [
-                "cmake",
+                self.tool.cmake,
                 "-S",
                 str(self.source),
                 "-B",
                 str(self.build_dir),
-                "-G",
-                self.generator,
+                *self.tool.generator_args(self.generator),
                 f"-Dhipify_tool_DIR={self.cmake_dir}",
                 f"-DPython_EXECUTABLE={sys.executable}",
                 *extra,
@@ -78,7 +81,7 @@ class Project:
 
     def build(self, *extra: str, check: bool = True) -> str:
         result = subprocess.run(  # one stream, so a rule's messages follow its COMMENT line
-            ["cmake", "--build", str(self.build_dir), *extra],
+            [self.tool.cmake, "--build", str(self.build_dir), *extra],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -305,7 +308,22 @@ def _configure(source: Path, cmake_dir: Path, *extra: str) -> subprocess.Complet
         ("hipify_sources(V SOURCES csrc/k.cu OUTPUT_DIR out)", "PROJECT_DIR is required"),
         ("hipify_sources(V SOURCES csrc/nope.cu PROJECT_DIR csrc OUTPUT_DIR out)", "does not exist"),
         ("hipify_sources(V SOURCES csrc/k.cu csrc/k.cu PROJECT_DIR csrc OUTPUT_DIR out)", "listed twice"),
-        ("hipify_sources(V SOURCES csrc/k.cu PROJECT_DIR csrc OUTPUT_DIR out LAUNCH_SYNTAX x)", "ggl or chevron"),
+        (
+            "hipify_sources(V SOURCES csrc/k.cu PROJECT_DIR csrc OUTPUT_DIR out LAUNCH_SYNTAX x)",
+            "hipify_sources(V): LAUNCH_SYNTAX: expected one of ggl, chevron, got 'x'",
+        ),
+        (
+            "hipify_tool_sources(V SOURCES csrc/k.cu PROJECT_DIR csrc OUTPUT_DIR out REPORT html)",
+            "hipify_tool_sources(V): REPORT: expected one of text, json, sarif, got 'html'",
+        ),
+        (
+            "hipify_tool_sources(SOURCES csrc/k.cu PROJECT_DIR csrc OUTPUT_DIR out)",
+            "hipify_tool_sources(): the first argument must be the variable",
+        ),
+        (
+            "hipify_tool_sources(V SOURCES csrc/k.cu PROJECT_DIR csrc OUTPUT_DIR out MAPS nowhere.toml)",
+            "hipify-tool plan failed (exit 2)",
+        ),
         ("hipify_sources(V SOURCES csrc/k.cu PROJECT_DIR csrc OUTPUT_DIR out BOGUS)", "unknown arguments: BOGUS"),
         (
             "hipify_sources(V SOURCES csrc/k.cu PROJECT_DIR csrc OUTPUT_DIR ${CMAKE_CURRENT_SOURCE_DIR}/csrc)",
@@ -330,11 +348,6 @@ def _configure(source: Path, cmake_dir: Path, *extra: str) -> subprocess.Complet
             "add_custom_target(taken)\n"
             "hipify_sources(V SOURCES csrc/k.cu PROJECT_DIR csrc OUTPUT_DIR out TARGET taken)",
             "TARGET taken: a target of that name already exists",
-        ),
-        (
-            "hipify_sources(A SOURCES csrc/k.cu PROJECT_DIR csrc OUTPUT_DIR out TARGET one)\n"
-            "hipify_sources(B SOURCES csrc/k.cu PROJECT_DIR csrc OUTPUT_DIR out TARGET two)",
-            "already translated in this directory by target one",
         ),
         (
             "hipify_tool_target_sources(nowhere SOURCES csrc/k.cu PROJECT_DIR csrc OUTPUT_DIR out)",
@@ -363,61 +376,20 @@ def test_argument_errors(tmp_path: Path, cmake_dir: Path, call: str, message: st
     assert message in " ".join(result.stderr.split()), result.stderr  # CMake wraps long messages
 
 
-@pytest.mark.parametrize(
-    ("languages", "body", "message"),
-    [
-        (
-            "NONE",
-            "hipify_sources(V SOURCES csrc/k.cu PROJECT_DIR csrc OUTPUT_DIR out)",
-            "hipify_sources(V) ({source}): no target lists the translated sources or depends on their "
-            "translation, so they are not built. Compile them with add_library(<t> ...)",
-        ),
-        (  # the old README snippet: it built, and the .hip files were silently never compiled
-            "CXX",
-            'file(WRITE "${CMAKE_CURRENT_SOURCE_DIR}/csrc/h.cpp" "int h() { return 1; }")\n'
-            "hipify_sources(V SOURCES csrc/k.cu csrc/h.cpp PROJECT_DIR csrc OUTPUT_DIR out)\n"
-            "add_library(k OBJECT ${V})",
-            "hipify_sources(V): target k ({source}) lists translated .hip sources (1) that CMake will not "
-            "compile, because HIP is not enabled. Call enable_language(HIP)",
-        ),
-    ],
-)
-def test_warnings(tmp_path: Path, cmake_dir: Path, languages: str, body: str, message: str) -> None:
-    """Real warnings (shown with -Wno-dev, unlike an author warning), saying what to do."""
-    source = _write_project(tmp_path / "p", f"find_package(hipify_tool CONFIG REQUIRED)\n{body}\n", languages)
-    result = _configure(source, cmake_dir, "-Wno-dev")
-    assert result.returncode == 0, result.stderr
-    assert "CMake Warning at" in result.stderr and "(dev)" not in result.stderr
-    assert message.format(source=source) in " ".join(result.stderr.split()), result.stderr
-
-
-def test_named_target_silences_the_unused_warning(tmp_path: Path, cmake_dir: Path) -> None:
-    """A custom target DEPENDing on the files is invisible to the check: naming the target says it is used."""
-    body = (
-        "find_package(hipify_tool CONFIG REQUIRED)\n"
-        "hipify_sources(V SOURCES csrc/k.cu PROJECT_DIR csrc OUTPUT_DIR out TARGET translate)\n"
-        "add_custom_target(gen ALL DEPENDS ${V})\n"
-    )
-    source = _write_project(tmp_path / "p", body)
-    result = _configure(source, cmake_dir)
-    assert result.returncode == 0 and "Warning" not in result.stderr, result.stderr
-    build = subprocess.run(["cmake", "--build", str(source / "build")], capture_output=True, text=True, check=False)
-    assert build.returncode == 0, build.stdout + build.stderr
-    assert (source / "build" / "out" / "k.hip").is_file()
-
-
 def test_version_check_and_recorded_interpreter(tmp_path: Path, cmake_dir: Path) -> None:
     body = (
         "find_package(hipify_tool 0.1 CONFIG REQUIRED)\n"
         'message(STATUS "py=${hipify_tool_PYTHON_EXECUTABLE} v=${hipify_tool_PYTHON_VERSION}")\n'
         "find_package(hipify_tool 9.0 CONFIG QUIET)\n"
         'message(STATUS "found9=${hipify_tool_FOUND}")\n'
+        "find_package(hipify_tool 0.2 CONFIG QUIET)\n"  # CMake's SameMinorVersion
+        'message(STATUS "found02=${hipify_tool_FOUND}")\n'
     )
     result = _configure(_write_project(tmp_path / "p", body), cmake_dir)
     assert result.returncode == 0, result.stderr
     version = ".".join(map(str, sys.version_info[:3]))
     assert f"py={sys.executable} v={version}" in result.stdout
-    assert "found9=0" in result.stdout
+    assert "found9=0" in result.stdout and "found02=0" in result.stdout
 
 
 def test_unusable_interpreter_is_a_clear_error(tmp_path: Path, cmake_dir: Path) -> None:
@@ -436,7 +408,7 @@ def test_long_source_lists_stay_off_the_command_line(tmp_path: Path, cmake_dir: 
         "find_package(hipify_tool CONFIG REQUIRED)\n"
         'file(GLOB_RECURSE cu "${CMAKE_CURRENT_SOURCE_DIR}/csrc/*.cu")\nlist(SORT cu)\n'
         'hipify_sources(HIP SOURCES ${cu} PROJECT_DIR "${CMAKE_CURRENT_SOURCE_DIR}/csrc" OUTPUT_DIR out QUIET)\n'
-        "add_custom_target(translations ALL SOURCES ${HIP})\n"
+        "add_custom_target(translations ALL DEPENDS ${HIP})\n"
     )
     source = _write_project(tmp_path / "p", body)
     (source / "csrc" / deep).mkdir(parents=True)
@@ -473,5 +445,5 @@ def test_readme_snippet_is_the_docs_snippet() -> None:
 def test_projects_use_public_commands_only(path: str) -> None:
     """The reference project and `hipify-tool init`'s template use the package as any project would."""
     text = (REPO / path).read_text()
-    assert re.search(r"\bhipify_(sources|tool_target_sources)\(", text)
+    assert re.search(r"\bhipify_(tool_sources|sources|tool_target_sources)\(", text)
     assert not re.search(r"\b_hipify_tool\w*", text), "internal command or property used"

@@ -105,14 +105,21 @@ def recipe() -> str:
     shutil.which("cmake") is None or shutil.which("ninja") is None or shutil.which("make") is None,
     reason="needs cmake, ninja and make",
 )
-@pytest.mark.parametrize("generator", ["Ninja", "Unix Makefiles"])
-def test_docs_recipe_without_the_package(tmp_path: Path, generator: str) -> None:
-    """Builds, then does nothing, then follows a header edit to exactly its includers, then settles."""
+@pytest.mark.parametrize(
+    ("generator", "paths"), [("Ninja", "absolute"), ("Unix Makefiles", "absolute"), ("Ninja", "relative")]
+)
+def test_docs_recipe_without_the_package(tmp_path: Path, generator: str, paths: str) -> None:
+    """Builds, then does nothing, then follows a header edit to exactly its includers, then settles;
+    with CUDA_SOURCES absolute, or relative to the current source dir."""
     from test_cmake import SAMPLES, compiled, is_noop
 
     root = tmp_path / "work space"
     shutil.copytree(SAMPLES / "sample" / "csrc", root / "csrc")
-    shutil.copy(SAMPLES / "sample" / "sources.cmake", root / "sources.cmake")
+    listing = (SAMPLES / "sample" / "sources.cmake").read_text()
+    if paths == "relative":
+        listing = listing.replace("${CMAKE_CURRENT_SOURCE_DIR}/", "")
+        assert "${" not in listing
+    (root / "sources.cmake").write_text(listing)
     (root / "CMakeLists.txt").write_text(
         "cmake_minimum_required(VERSION 3.25)\nproject(recipe LANGUAGES CXX)\n"
         'include("${CMAKE_CURRENT_SOURCE_DIR}/sources.cmake")\n'

@@ -1,4 +1,4 @@
-"""The README's "Use from CMake" snippet, verbatim, in a project CMake really compiles as HIP.
+"""The README's "Use from CMake" snippet, verbatim, compiling the reference kernels as HIP.
 
 enable_language(HIP) with Debian's clang-19 and HIP packages needs CMake >= 3.27 (.ci/run installs
 one in /opt/cmake-hip, off PATH) and the device bitcode path; the object must hold gfx90a code.
@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import REPO
 from test_cmake import readme_snippet, tool
 
 HIP_CMAKE = Path(os.environ.get("PTGQ_HIP_CMAKE", "/opt/cmake-hip/cmake/data/bin/cmake"))
@@ -23,20 +24,8 @@ BITCODE = Path(os.environ.get("PTGQ_ROCM_BITCODE", "/usr/lib/x86_64-linux-gnu/am
 CLANGXX = shutil.which("clang++-19")
 ARCH = "gfx90a"
 
-SOURCES = {
-    "csrc/common/scale.cuh": (
-        "#pragma once\n#include <cuda_runtime.h>\n__device__ inline float scaled(float v, float s) { return v * s; }\n"
-    ),
-    "csrc/scale.cu": (
-        '#include "common/scale.cuh"\n\n'
-        "__global__ void scale_kernel(float* x, float s, int n) {\n"
-        "  int i = blockIdx.x * blockDim.x + threadIdx.x;\n"
-        "  if (i < n) x[i] = scaled(x[i], s);\n}\n\n"
-        "cudaError_t scale(float* x, float s, int n, cudaStream_t stream) {\n"
-        "  scale_kernel<<<(n + 255) / 256, 256, 0, stream>>>(x, s, n);\n"
-        "  return cudaGetLastError();\n}\n"
-    ),
-}
+KERNELS = ["per_token_group_quant.cu", "per_token_group_quant_packed.cu"]
+"""The reference project's CUDA kernels (csrc_example/csrc), which need USE_ROCM on ROCm."""
 
 
 def _missing() -> str | None:
@@ -61,19 +50,20 @@ def _run(*cmd: str | Path) -> str:
 
 
 @pytest.mark.slow
-def test_readme_snippet_compiles_hip_for_gfx90a(tmp_path: Path) -> None:
+def test_readme_snippet_compiles_the_reference_kernels_for_gfx90a(tmp_path: Path) -> None:
+    """The snippet as it stands, with CUDA_SOURCES set to the reference kernels: no edit, no USE_ROCM
+    added by hand (hipify_tool_target_sources() adds it)."""
     missing = _missing()
     if missing:
         if os.environ.get("CI"):
             pytest.fail(f"CI must build the README snippet as HIP, but this machine lacks {missing}")
         pytest.skip(f"lacks {missing}")
     source = tmp_path / "readme project"
-    for rel, text in SOURCES.items():
-        (source / rel).parent.mkdir(parents=True, exist_ok=True)
-        (source / rel).write_text(text)
+    shutil.copytree(REPO / "csrc_example" / "csrc", source / "csrc")
+    sources = " ".join(f'"${{CMAKE_CURRENT_SOURCE_DIR}}/csrc/{name}"' for name in KERNELS)
     (source / "CMakeLists.txt").write_text(
         "cmake_minimum_required(VERSION 3.25)\nproject(readme_snippet LANGUAGES CXX)\n"
-        'set(CUDA_SOURCES "${CMAKE_CURRENT_SOURCE_DIR}/csrc/scale.cu")\n' + readme_snippet()
+        f"set(CUDA_SOURCES {sources})\n" + readme_snippet()
     )
     build = tmp_path / "build"
     _run(
@@ -93,11 +83,14 @@ def test_readme_snippet_compiles_hip_for_gfx90a(tmp_path: Path) -> None:
         "-DCMAKE_EXPORT_COMPILE_COMMANDS=ON",
     )
     log = _run(HIP_CMAKE, "--build", build)
-    assert "Translating 1 CUDA source to HIP in hipified" in log
-    assert "Building HIP object CMakeFiles/kernels.dir/hipified/scale.hip.o" in log
-    (command,) = json.loads((build / "compile_commands.json").read_text())
-    assert command["file"] == str(build / "hipified" / "scale.hip")
-    assert f"--offload-arch={ARCH}" in command["command"] and "-x hip" in command["command"]
-    obj = build / "CMakeFiles" / "kernels.dir" / "hipified" / "scale.hip.o"
-    assert f"amdgcn-amd-amdhsa--{ARCH}".encode() in obj.read_bytes(), "no device code for the arch"
+    assert "Translating 2 CUDA sources to HIP in hipified" in log
+    commands = {c["file"]: c["command"] for c in json.loads((build / "compile_commands.json").read_text())}
+    assert set(commands) == {str(build / "hipified" / Path(name).with_suffix(".hip")) for name in KERNELS}
+    for name in KERNELS:
+        stem = Path(name).stem
+        assert f"Building HIP object CMakeFiles/kernels.dir/hipified/{stem}.hip.o" in log
+        command = commands[str(build / "hipified" / f"{stem}.hip")]
+        assert f"--offload-arch={ARCH}" in command and "-x hip" in command and "-DUSE_ROCM" in command
+        obj = build / "CMakeFiles" / "kernels.dir" / "hipified" / f"{stem}.hip.o"
+        assert f"amdgcn-amd-amdhsa--{ARCH}".encode() in obj.read_bytes(), f"{name}: no device code for the arch"
     assert "no work to do" in _run(HIP_CMAKE, "--build", build)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from hipify_tool.cmake_keywords import format_table
+
 REPO = Path(__file__).resolve().parent.parent
 
 pytestmark = [
@@ -43,16 +45,24 @@ def test_installed_package_and_cmake_prefix_entry_point(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     (wheel,) = wheels.glob("hipify_tool-*.whl")
+    assert wheel.name.endswith("-py3-none-any.whl"), "nothing is compiled: one pure wheel"
     names = zipfile.ZipFile(wheel).namelist()
     for name in (
         "hipify_toolConfig.cmake",
         "hipify_toolConfigVersion.cmake",
         "HipifyTool.cmake",
         "hipify_toolInstallInfo.cmake",
+        "hipify_toolKeywords.cmake",
         "hipify_tool_launch.py",
         "hipify_tool_check.cmake",
     ):
         assert f"hipify_tool/cmake/{name}" in names
+    with zipfile.ZipFile(wheel) as zf:
+        # generated when the package is built: the keyword table from the option model, and the version
+        # file from CMake's own helper (write_basic_package_version_file)
+        assert zf.read("hipify_tool/cmake/hipify_toolKeywords.cmake").decode() == format_table()
+        version_file = zf.read("hipify_tool/cmake/hipify_toolConfigVersion.cmake").decode()
+        assert "write_basic_package_version_file()" in version_file and 'set(PACKAGE_VERSION "' in version_file
 
     # click, pathspec, torch and scikit-build-core come from this interpreter's site-packages, listed
     # in a .pth file rather than with --system-site-packages: a plain path line does not run that
@@ -62,8 +72,10 @@ def test_installed_package_and_cmake_prefix_entry_point(tmp_path: Path) -> None:
     _run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
     python = venv / "bin" / "python"
     venv_site = Path(_run(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", cwd=tmp_path).strip())
-    base_dirs = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
-    (venv_site / "base_site_packages.pth").write_text("".join(f"{d}\n" for d in sorted(base_dirs)))
+    # in this interpreter's order (a venv's base included, when this interpreter is a venv's)
+    site_dirs = [p for p in sys.path if p.endswith(("site-packages", "dist-packages"))]
+    site_dirs += [sysconfig.get_path("purelib"), sysconfig.get_path("platlib")]
+    (venv_site / "base_site_packages.pth").write_text("".join(f"{d}\n" for d in dict.fromkeys(site_dirs)))
     _run(python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", wheel, cwd=tmp_path)
     cmake_dir = Path(_run(venv / "bin" / "hipify-tool", "--cmake-dir", cwd=tmp_path).strip())
     site = Path(_run(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", cwd=tmp_path).strip())

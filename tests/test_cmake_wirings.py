@@ -2,11 +2,12 @@
 
 tests/cmake/wirings has four wirings, each with its own sources, header and output root: custom
 commands and a custom target that DEPEND on the files (same directory), a target in a subdirectory
-through TARGET + add_dependencies(), hipify_tool_target_sources() on a target defined in a
-subdirectory, and a target in a subdirectory with no dependency line at all. One configured build
-per generator serves every assertion: the first build translates and compiles everything, the
-next does nothing, and a header edit in one wiring re-translates that header, recompiles exactly
-the file that includes it, and the build after that does nothing again.
+that lists them with add_dependencies() on the TARGET library, hipify_tool_target_sources() on a
+target defined in a subdirectory, and a target in a subdirectory that only links the TARGET library.
+One configured build per generator and CMake (Debian's 3.25, and CMake 4 with Ninja 1.13) serves
+every assertion: the first build translates and compiles everything, the next does nothing, and a
+header edit in one wiring re-translates that header, recompiles exactly the file that includes it,
+and the build after that does nothing again.
 """
 
 from __future__ import annotations
@@ -15,17 +16,18 @@ import re
 from pathlib import Path
 
 import pytest
+from cmake_tools import TOOLS, ids
 from test_cmake import GENERATORS, Project, pytestmark, tool  # noqa: F401  (pytestmark: the same skip)
 
-WIRINGS = ("custom", "consumer", "library", "auto")
+WIRINGS = ("custom", "consumer", "library", "linked")
 # What each wiring compiles: (what compiles it, file). `custom` compiles with its own commands.
 COMPILED = {
     "custom": {("custom", "custom_a.hip"), ("custom", "custom_b.hip")},
     "consumer": {("consumer", "consumer_a.hip"), ("consumer", "consumer_b.hip")},
     "library": {("library", "host.cpp"), ("library", "library_a.hip"), ("library", "library_b.hip")},
-    "auto": {("auto", "auto_a.hip")},
+    "linked": {("linked", "linked_a.hip")},
 }
-TRANSLATED = {"hip_custom": 3, "hip_consumer": 3, "hip_library": 3, "hip_auto": 2}  # sources + header
+TRANSLATED = {"hip_custom": 3, "hip_consumer": 3, "hip_library": 3, "hip_linked": 2}  # sources + header
 
 _TRANSLATING = re.compile(r"Translating \d+ CUDA sources? to HIP in (\S+)")
 _SUMMARY = re.compile(r"; (\d+) translated in")
@@ -73,11 +75,12 @@ def settled(log: str) -> bool:
     return not translations(log) and not compiled(log) and "Translating" not in log and "Re-running" not in log
 
 
-@pytest.fixture(params=GENERATORS)
+@pytest.fixture(params=[(tool, generator) for tool in TOOLS for generator in GENERATORS], ids=ids)
 def wirings(request: pytest.FixtureRequest, tmp_path: Path, cmake_dir: Path) -> Project:
+    tool_, generator = request.param
     root = tmp_path / "work space"
     root.mkdir()
-    project = Project(root, "wirings", request.param, cmake_dir)
+    project = Project(root, "wirings", generator, cmake_dir, tool_)
     log = project.configure("-Wno-dev")
     assert "Warning" not in log
     return project

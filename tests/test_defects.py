@@ -57,8 +57,10 @@ def test_input_starting_with_breadcrumb_is_translated(tmp_path: Path) -> None:
 
 def test_write_failure_is_exit_5_naming_the_file(tmp_path: Path) -> None:
     write_tree(tmp_path / "p", {"k.cu": KERNEL})
+    run_cli("run", "-p", tmp_path / "p", "-o", tmp_path / "o", tmp_path / "p" / "k.cu", check=True)
     blocker = tmp_path / "o" / "k.hip"
-    blocker.mkdir(parents=True)  # a directory where the output must go: the write fails (even as root)
+    blocker.unlink()
+    blocker.mkdir()  # a directory where our output must go: the write fails (even as root)
     (blocker / "keep").write_text("x")
     proc = run_cli("run", "-p", tmp_path / "p", "-o", tmp_path / "o", tmp_path / "p" / "k.cu")
     assert proc.returncode == 5

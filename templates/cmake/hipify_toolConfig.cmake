@@ -1,7 +1,9 @@
 # find_package(hipify_tool CONFIG) entry point.
 #
 # Finds the Python interpreter that runs the hipify-tool next to this file, then includes
-# HipifyTool.cmake, which defines hipify_sources() and hipify_tool_target_sources(). Sets:
+# HipifyTool.cmake, which defines hipify_tool_sources() (alias hipify_sources()) and
+# hipify_tool_target_sources(), and their keyword table (hipify_toolKeywords.cmake: written when the
+# wheel was built; in a source checkout, printed by the probe from the tool's option model). Sets:
 #   hipify_tool_VERSION                the package version
 #   hipify_tool_PYTHON_EXECUTABLE      (cache) the interpreter; set it to choose one
 #   hipify_tool_PYTHON_VERSION         that interpreter's version
@@ -58,7 +60,7 @@ foreach(_hipify_tool_python IN LISTS _hipify_tool_candidates)
     COMMAND "${_hipify_tool_python}" "${_hipify_tool_launcher}" --probe
     RESULT_VARIABLE _hipify_tool_rc OUTPUT_VARIABLE _hipify_tool_out ERROR_VARIABLE _hipify_tool_err
     OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_STRIP_TRAILING_WHITESPACE)
-  if(_hipify_tool_rc EQUAL 0 AND _hipify_tool_out MATCHES "^([^;]+);([^;]+);")
+  if(_hipify_tool_rc EQUAL 0 AND _hipify_tool_out MATCHES "^([^;\n]+);([^;\n]+);")
     if(NOT CMAKE_MATCH_1 STREQUAL hipify_tool_VERSION)
       string(APPEND _hipify_tool_tried
              "\n  ${_hipify_tool_python}: runs hipify-tool ${CMAKE_MATCH_1}, not ${hipify_tool_VERSION}")
@@ -75,6 +77,16 @@ endforeach()
 
 if(hipify_tool_PYTHON_VERSION)
   set(hipify_tool_COMMAND "${hipify_tool_PYTHON_EXECUTABLE}" "${_hipify_tool_launcher}")
+  if(EXISTS "${CMAKE_CURRENT_LIST_DIR}/hipify_toolKeywords.cmake")
+    include("${CMAKE_CURRENT_LIST_DIR}/hipify_toolKeywords.cmake")
+  else()  # a source checkout: the table the probe printed after its first line
+    string(FIND "${_hipify_tool_out}" "\n" _hipify_tool_eol)
+    math(EXPR _hipify_tool_eol "${_hipify_tool_eol} + 1")
+    string(SUBSTRING "${_hipify_tool_out}" ${_hipify_tool_eol} -1 _hipify_tool_table)
+    set(_hipify_tool_keywords "${CMAKE_BINARY_DIR}/CMakeFiles/hipify_tool/hipify_toolKeywords.cmake")
+    file(CONFIGURE OUTPUT "${_hipify_tool_keywords}" CONTENT "${_hipify_tool_table}\n" @ONLY)
+    include("${_hipify_tool_keywords}")
+  endif()
   include("${CMAKE_CURRENT_LIST_DIR}/HipifyTool.cmake")
   _hipify_tool_register("${CMAKE_CURRENT_LIST_DIR}" "${_hipify_tool_root}" "${hipify_tool_COMMAND}")
   if(NOT hipify_tool_FIND_QUIETLY)
@@ -93,7 +105,7 @@ else()
 endif()
 
 foreach(_hipify_tool_var IN ITEMS candidates tried python rc out err var launcher path_python root
-                                  PACKAGE_VERSION)
+                                  PACKAGE_VERSION eol table keywords)
   unset(_hipify_tool_${_hipify_tool_var})
 endforeach()
 cmake_policy(POP)

@@ -1,4 +1,5 @@
-# Build-time check, run by hipify_sources()'s rule right after `hipify-tool run`:
+# Build-time check, run by the translation rule of hipify_tool_sources() and hipify_tool_target_sources()
+# right after `hipify-tool run`:
 #   cmake -DHIPIFY_TOOL_PLAN=... -DHIPIFY_TOOL_EXPECTED=... -DHIPIFY_TOOL_STAMP=... -P hipify_tool_check.cmake
 #
 # A listed source's output name can change without CMake re-running (a C++ file that starts or stops

@@ -4,7 +4,7 @@ The package root is three levels up from this file in both layouts: ``<site-pack
 installed wheel (``hipify_tool/cmake/``) and the checkout for a source tree (``templates/cmake/``).
 Putting it first on ``sys.path`` makes the build use the very tool its CMake files came with,
 whatever else the interpreter has installed. ``--probe`` checks the environment for
-``hipify_toolConfig.cmake``.
+``hipify_toolConfig.cmake`` and prints the keyword table of the option model it would run with.
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ sys.path[:] = [_ROOT, *(p for p in sys.path if os.path.abspath(p or ".") != _HER
 
 
 def _probe() -> int:
-    """Print ``version;python version;package dir`` when the tool can run here (torch included)."""
+    """Print ``version;python version;package dir`` when the tool can run here (torch included), then
+    the CMake keyword table (a source checkout has no built one)."""
     import hipify_tool
     from hipify_tool import torch_adapter
+    from hipify_tool.cmake_keywords import format_table
     from hipify_tool.errors import HipifyToolError
 
     try:
@@ -30,6 +32,7 @@ def _probe() -> int:
         return 5
     version = ".".join(str(part) for part in sys.version_info[:3])
     print(f"{hipify_tool.__version__};{version};{os.path.dirname(os.path.abspath(hipify_tool.__file__))}")
+    sys.stdout.write(format_table())
     return 0
 
 

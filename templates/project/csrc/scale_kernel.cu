@@ -1,4 +1,4 @@
-// Written in CUDA. The ROCm build translates it with hipify-tool (hipify_sources() in CMakeLists.txt);
+// Written in CUDA. The ROCm build translates it with hipify-tool (hipify_tool_target_sources() in CMakeLists.txt);
 // `hipify-tool plan -p csrc -o /tmp/out --strict` checks that nothing CUDA-only is left.
 #include <cuda_runtime.h>
 

@@ -1,5 +1,9 @@
 #include "library/library.cuh"
 
+#ifndef USE_ROCM
+#error "hipify_tool_target_sources() defines USE_ROCM"
+#endif
+
 __global__ void library_a_kernel(int* out) { out[0] = 1; }
 
 void library_a(int* out, cudaStream_t stream) {

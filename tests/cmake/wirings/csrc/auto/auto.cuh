@@ -1,3 +1,0 @@
-#pragma once
-#include <cuda_runtime.h>
-inline cudaError_t auto_check() { return cudaGetLastError(); }
