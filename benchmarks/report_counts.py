@@ -1,7 +1,8 @@
-"""Report figures for issue 12: what --strict would flag, and what --rocm-path costs.
+"""Report figures (issues 12 and 20): what --strict would flag, and what --rocm-path costs.
 
 Prints, for CCCL (CUB + thrust/system/cuda, copied to a temporary dir) and the reference project:
-leftover and unsupported counts, without and with ``--rocm-path``; then how many entries of the
+leftover and unsupported counts, without and with ``--rocm-path``, and the problems (what fails
+``--strict``) by rule; then how many entries of the
 installed torch's hipify tables name something the target ROCm's headers lack, by table and by
 category; then the seconds ``--rocm-path`` adds to a cold run and to a no-op run (median of
 ``--repeat`` runs of the CLI, each in a fresh process).
@@ -41,6 +42,7 @@ from hipify_tool.rocm_headers import header_of, locate  # noqa: E402
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("ROCM_PATH", None)
+    env.pop("HIP_PATH", None)
     return env
 
 
@@ -69,7 +71,10 @@ def counts(project: Path, work: Path, rocm: Path | None, tool_path: Path | None)
     if proc.returncode != 0:
         raise SystemExit(proc.stderr)
     doc = json.loads(report.read_text())
-    return {**doc["totals"], "unsupported_known": doc["unsupported_known"]}
+    by_rule: collections.Counter[str] = collections.Counter(
+        x["rule"] for f in doc["files"] for x in f["findings"] if x["context"] == "shared" and x.get("waived") is None
+    )
+    return {**doc["totals"], "unsupported_known": doc["unsupported_known"], "by_rule": dict(sorted(by_rule.items()))}
 
 
 def _tables() -> dict[str, dict[str, str]]:
@@ -197,6 +202,7 @@ def main() -> None:
                 line += f"unsupported {target['unsupported']} (+{target['guarded']} guarded findings in all), "
                 line += f"{target['defined_by_project']} names the project defines"
             print(line)
+            print(f"  {'':6} problems by rule: {plain['by_rule']}")
         if args.tool_path is not None:
             return
         table_gaps(args.rocm_path)

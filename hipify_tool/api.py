@@ -26,8 +26,9 @@ if TYPE_CHECKING:
     from .inputs import Walked
     from .manifest import Manifest
     from .maps import CustomMap
-    from .planned import Plan
+    from .planned import Ownership, Plan
     from .report import Report
+    from .report.baseline import Baseline
     from .rocm_headers import RocmHeaders
     from .state import Record
     from .torch_adapter import PyTorchHipify
@@ -133,6 +134,7 @@ def plan_against(
     inputs: Sequence[str] | None = None,
     overrides: dict[str, bytes] | None = None,
     hipify: PyTorchHipify | None = None,
+    ownership: Ownership = "recorded",
     suspects: frozenset[str] = frozenset(),
 ) -> Plan:
     """The plan for resolved ``options`` against ``manifest``, with PyTorch's tables and the run's maps.
@@ -140,6 +142,7 @@ def plan_against(
     The maps' digest joins the tables' fingerprint in the manifest key, so editing a map re-translates.
     ``overrides``: files given in memory (relative path -> bytes) instead of read from disk.
     ``hipify``: PyTorch's hipify to translate with (default: the installed torch's).
+    ``ownership``: which files in the output root are ours (:data:`~hipify_tool.planned.Ownership`).
     ``suspects``: files to read even where the manifest's size and mtime agree (:mod:`.state`).
     """
     from . import torch_adapter
@@ -161,36 +164,68 @@ def plan_against(
         progress=progress,
         inputs=inputs,
         overrides=overrides,
+        ownership=ownership,
         suspects=suspects,
     )
 
 
+def _wants_report(o: Options) -> bool:
+    return o.report is not None or o.strict
+
+
 def _target(o: Options, *, ran: bool) -> RocmHeaders | str | None:
-    """The ROCm headers a report checks replacements against (or why there are none), found before
-    anything is written: a ``rocm_path`` without HIP headers is a usage error. A run caches their index
-    in its state dir; ``plan`` only reads that cache."""
-    if o.report is None and not o.strict and o.rocm_path is None:
+    """The ROCm headers a report checks names against (or why there are none), found before anything
+    is written: a ``rocm_path`` without HIP headers is a usage error. A run caches their index in its
+    state dir (under the output root's lock); ``plan`` only reads that cache."""
+    if not _wants_report(o) and o.rocm_path is None:
         return None
     from .manifest import STATE_DIR
+    from .preprocessor import parse_defines
+    from .report.analysis import CUDA_LOOKING
     from .rocm_headers import locate
 
-    return locate(o.rocm_path, os.environ, cache_dir=o.output_dir / STATE_DIR, write_cache=ran)
+    return locate(
+        o.rocm_path,
+        os.environ,
+        cache_dir=o.output_dir / STATE_DIR,
+        write_cache=ran,
+        defines=parse_defines(o.defines),
+        declarations=CUDA_LOOKING,
+    )
+
+
+def _baseline(o: Options) -> Baseline | None:
+    """The ``--baseline`` report, read before anything is written (a bad one is a usage error)."""
+    if o.baseline is None or not _wants_report(o):
+        return None
+    from .report.baseline import load_baseline
+
+    return load_baseline(o.baseline)
 
 
 def _report(
-    the_plan: Plan, custom: CustomMap, hipify: PyTorchHipify, target: RocmHeaders | str | None = None
+    the_plan: Plan,
+    custom: CustomMap,
+    hipify: PyTorchHipify,
+    target: RocmHeaders | str | None = None,
+    baseline: Baseline | None = None,
 ) -> Report | None:
     """The report the options ask for (loading PyTorch's tables only then), its file written."""
     o = the_plan.options
-    if o.report is None and not o.strict:
+    if not _wants_report(o):
         return None
     from .report import analyse_plan
+    from .report.baseline import apply_baseline
+    from .report.writers import format_report
 
     report = analyse_plan(the_plan, token_map=hipify.tables().token_map, custom=custom, rocm=target)
+    if baseline is not None:
+        report = apply_baseline(report, baseline)
     if o.report is not None and o.report_file is not None:
         from .confinement import write_build_file
 
-        write_build_file(o.report_file, report.format(o.report, verbose=True))
+        text = format_report(report, o.report, verbose=True, base=str(o.report_file.parent))
+        write_build_file(o.report_file, text)
     return report
 
 
@@ -210,6 +245,7 @@ class _Run:
     """``time.time_ns()`` before anything was looked at: the state record's reference for racy entries."""
     walked: Walked
     suspects: frozenset[str]
+    baseline: Baseline | None = None
 
     @classmethod
     def prepare(
@@ -222,27 +258,37 @@ class _Run:
         started = time.time_ns()
         check_options(o)  # a rejected run must not even create the output root
         target = _target(o, ran=ran)
+        baseline = _baseline(o)
         custom = load_maps(o.maps)  # a bad map is named before "no input files"
         hipify = torch_adapter.locate()
         walked = Walked()
         inputs = discover_inputs(o, walked)
         read = tuple(Path(os.path.abspath(p)) for p in also_read)
-        return cls(o, inputs, custom, hipify, target, read, started, walked, suspects)
+        return cls(o, inputs, custom, hipify, target, read, started, walked, suspects, baseline)
 
     def plan(self, manifest: Manifest, progress: Progress | None) -> Plan:
         """The plan, refused before anything is written when a name cannot be expressed or a build
-        file would overwrite what the run reads or writes (:mod:`.confinement`)."""
+        file would overwrite what the run reads or writes (:mod:`.confinement`). A root without a
+        manifest (new, or a committed tree in a fresh clone) is adopted (:data:`.planned.Ownership`)."""
         from .confinement import check_build_files, check_names
 
+        ownership: Ownership = "recorded" if manifest.recorded else "adopt"
         the_plan = plan_against(
-            self.options, manifest, self.custom, progress, self.inputs, hipify=self.hipify, suspects=self.suspects
+            self.options,
+            manifest,
+            self.custom,
+            progress,
+            self.inputs,
+            hipify=self.hipify,
+            ownership=ownership,
+            suspects=self.suspects,
         )
         check_names(the_plan)
         check_build_files(self.options, the_plan.outcome(), self.also_read)
         return the_plan
 
     def report(self, the_plan: Plan) -> Report | None:
-        return _report(the_plan, self.custom, self.hipify, self.target)
+        return _report(the_plan, self.custom, self.hipify, self.target, self.baseline)
 
 
 def _replan(o: Options) -> Callable[[], Plan]:
@@ -251,8 +297,7 @@ def _replan(o: Options) -> Callable[[], Plan]:
     def compute() -> Plan:
         from .manifest import Manifest
 
-        prepared = _Run.prepare(o, ran=False)
-        return plan_against(o, Manifest.load(o.output_dir), prepared.custom, None, prepared.inputs)
+        return _Run.prepare(o, ran=False).plan(Manifest.load(o.output_dir), None)
 
     return compute
 
@@ -336,9 +381,9 @@ def full_run(
         else:
             the_plan = prepared.plan(manifest, progress)
         written = write_plan(the_plan, manifest, prune=o.prune)
+        report = prepared.report(the_plan)  # under the lock: it may cache the ROCm index in the state dir
         if written.manifest is not None:
             _record(prepared, the_plan, written.manifest, manifest.warnings, previous)
-    report = prepared.report(the_plan)
     outcome = the_plan.outcome()
     result = RunResult(
         outcome,
@@ -424,7 +469,8 @@ def plan(project_dir: StrPath, output_dir: StrPath, sources: Iterable[StrPath] =
 
     Keywords are the fields of :class:`~hipify_tool.options.Options` (``include_dirs``, ``include``,
     ``exclude``, ``extensions``, ``launch_syntax``, ``jobs``, ``maps``, ``output_list``, ``cmake_plan``,
-    ``report``, ``report_file``, ``strict`` ...). With ``strict=True``, leftovers raise
+    ``report``, ``report_file``, ``strict``, ``rocm_path``, ``defines``, ``baseline`` ...). With
+    ``strict=True``, leftovers (those ``baseline`` does not hold) raise
     :class:`~hipify_tool.errors.CheckFailed`.
     """
     result = plan_with_options(_options(project_dir, output_dir, sources, options))

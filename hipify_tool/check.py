@@ -1,9 +1,10 @@
 """``hipify-tool check``: is a committed translated tree what a fresh run would write?
 
 For projects that translate once and commit the HIP tree. The plan is computed exactly as ``run``
-computes it for that output root (same discovery, same include resolution, same names), but with
-a manifest that owns every file already there and matches nothing, so every output is translated
-afresh and nothing on disk is trusted or written. Differences come back as a unified diff.
+computes it for that output root (same discovery, same include resolution, same names), in the
+planner's ``compare`` ownership: every file at a planned output path is taken as hipify-tool's and
+nothing on disk is trusted, so every output is translated afresh; no state is read or written (a
+fresh clone has none). Differences come back as a unified diff.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from .errors import CheckFailed
 from .fileio import NotRegularFile, read_regular
-from .manifest import STATE_DIR, Entry, Manifest
+from .manifest import STATE_DIR, Manifest
 from .options import Options
 
 __all__ = ["CheckResult", "check_tree", "unified_diff"]
@@ -57,27 +58,6 @@ def _committed(root: Path) -> list[str]:
         rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
         found.extend(name if rel == "." else f"{rel}/{name}" for name in sorted(filenames))
     return found
-
-
-def _owning_manifest(committed: list[str]) -> Manifest:
-    """Claims every committed file (so none is a 'foreign file' conflict) and matches no input."""
-    entries = {
-        f"\0check\0{rel}": Entry(
-            key="check",
-            digest="",
-            source_size=-1,
-            source_mtime_ns=0,
-            output=rel,
-            translated=True,
-            changed=True,
-            sites=[],
-            rewrites=[],
-            output_size=-1,
-            output_mtime_ns=0,
-        )
-        for rel in committed
-    }
-    return Manifest(entries)
 
 
 def _committed_bytes(path: Path) -> bytes | None:
@@ -125,7 +105,7 @@ def check_tree(options: Options) -> CheckResult:
     from .api import plan_against
 
     committed = _committed(o.output_dir) if o.output_dir.is_dir() else []
-    plan = plan_against(o, _owning_manifest(committed))
+    plan = plan_against(o, Manifest({}), ownership="compare")
     cwd = os.getcwd()
 
     def shown(rel: str) -> str:

@@ -205,7 +205,9 @@ def _print_report(result: PlanResult, log: _Log) -> None:
         if o.report_file is not None and not o.strict:  # the findings are in the file: just the summary
             lines = report.summary_lines()[:1]
         else:
-            lines = report.to_text(verbose=log.verbosity >= 1).splitlines()
+            from .report.writers import to_text
+
+            lines = to_text(report, verbose=log.verbosity >= 1).splitlines()
         for line in lines:
             click.echo(_colored(line, color), err=True, color=color)
     failure = result.strict_failure()

@@ -3,7 +3,9 @@
 A run writes in two kinds of places and nowhere else:
 
 - its **output root**, judged by where it really is (symlinks resolved): it may not be the project
-  dir, contain it, or lie in it among files hipify-tool did not write. Below the root nothing is
+  dir or contain it; one inside the project may hold only hipify-tool's files (the planner decides,
+  :data:`~hipify_tool.planned.Ownership`: recorded in its manifest, or carrying the generated banner
+  or the planned bytes in a committed tree). Below the root nothing is
   reached through a symlink: every directory on the way to an output must be a real directory, the
   state dir too, and a link at an output's own path is replaced, never followed (:mod:`.fileio`);
 - the **build files** it was asked for (``--depfile``, ``--stamp``, ``--output-list``,
@@ -48,6 +50,7 @@ __all__ = [
 BUILD_FILE_OPTIONS = tuple(s.name for s in OPTION_SPECS if s.writes and s.name != "output_dir")
 """The options naming files a run writes outside its output root (``depfile``, ``stamp`` ...)."""
 _FLAGS = {s.name: s.flags[-1] for s in OPTION_SPECS if s.name in BUILD_FILE_OPTIONS}
+_STATE_GITIGNORE = b"# hipify-tool's state: absolute paths and mtimes of this machine, never committed\n*\n"
 
 
 def shown(path: str) -> str:
@@ -77,15 +80,8 @@ def check_roots(o: Options) -> None:
     if len(os.fsencode(os.path.join(real_output, STATE_DIR, "manifest.json"))) > PATH_MAX:
         raise UsageError(f"{output}: output dir path is too long for its state files (over {PATH_MAX} bytes)")
     for nested, base in ((output, project), (real_output, real_project)):
-        if not is_within(nested, base):
-            continue
-        if STATE_DIR in Path(nested).relative_to(base).parts:
+        if is_within(nested, base) and STATE_DIR in Path(nested).relative_to(base).parts:
             raise UsageError(f"{output}: output dir must not be inside a {STATE_DIR} directory")
-        if not _is_output_root_or_new(real_output):
-            raise UsageError(
-                f"{output}: output dir is inside the project dir{resolves} and holds files hipify-tool did not "
-                "write; choose a new or empty directory"
-            )
     for d in o.include_dirs:  # outside the project: a read-only search path, as for a compiler
         if not d.is_dir():
             raise UsageError(f"{d}: include dir does not exist")
@@ -104,16 +100,6 @@ def output_spellings(o: Options) -> tuple[str, ...]:
         if seen != output:
             return (output, seen)
     return (output,)
-
-
-def _is_output_root_or_new(output: str) -> bool:
-    """An output dir nested in the project is safe only if it is ours or empty: otherwise it may hold
-    sources, which whole-tree discovery would silently skip and outputs would mingle with."""
-    try:
-        with os.scandir(output) as entries:
-            return all(e.name == STATE_DIR for e in entries) or os.path.isdir(os.path.join(output, STATE_DIR))
-    except OSError:
-        return True  # missing: new; unreadable: the run reports it when it locks the root
 
 
 def symlink_problem(path: Path) -> EnvironmentProblem:
@@ -150,6 +136,14 @@ class OutputRoot:
                 raise EnvironmentProblem(f"{where}: cannot create the output root ({exc.strerror})") from None
             self.prepare_dir(self.state)
         return self.state
+
+    def keep_state_out_of_git(self) -> None:
+        """A ``.gitignore`` in the state dir, so ``git add`` of a committed tree never takes the state:
+        it holds absolute paths and mtimes (a fresh clone needs none). Written under the root's lock
+        (a run holding it clears other runs' temporary files there)."""
+        ignore = self.prepare_state_dir() / ".gitignore"
+        if not os.path.lexists(ignore):
+            atomic_write(ignore, _STATE_GITIGNORE)
 
     def prepare_dir(self, directory: Path) -> None:
         """``directory`` (below the root) exists as real directories all the way down."""
@@ -270,6 +264,7 @@ def _read_by_run(path: Path, outcome: Outcome, o: Options, also_read: Iterable[P
         (candidate, what) for candidate, what, size in outcome.read() if size is None or size == st.st_size
     ]
     candidates += [(str(p), "a --map file") for p in o.maps]
+    candidates += [(str(p), "the --baseline report") for p in (o.baseline,) if p is not None]
     candidates += [(str(p), "a --sources-from list") for p in also_read]
     for candidate, what in candidates:
         try:

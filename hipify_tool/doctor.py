@@ -85,10 +85,13 @@ def _cmake_package() -> str:
 
 
 def _rocm() -> str:
-    for var in ("ROCM_PATH", "HIP_PATH"):
-        if os.environ.get(var):
-            return f"{os.environ[var]} (${var})"
-    return "/opt/rocm" if os.path.isdir("/opt/rocm") else "not found (no $ROCM_PATH, no /opt/rocm)"
+    """The ROCm a report checks against, found as the report finds it."""
+    from .rocm_headers import RocmHeaders, discover
+
+    found = discover(None, os.environ)
+    if isinstance(found, str):
+        return f"not found ({found.removeprefix('no ROCm headers found (').removesuffix(')')})"
+    return f"{found.root} ({RocmHeaders(found.root, found.found_by).describe()}, from {found.found_by})"
 
 
 def collect() -> list[tuple[str, str]]:

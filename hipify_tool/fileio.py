@@ -75,12 +75,13 @@ class NotRegularFile(OSError):
         super().__init__(errno.EINVAL, f"not a regular file: {kind_of(mode)}", os.fspath(path))
 
 
-def read_regular(path: str | os.PathLike[str], *, follow: bool = True) -> bytes:
+def read_regular(path: str | os.PathLike[str], *, follow: bool = True, limit: int = -1) -> bytes:
     """The bytes of a regular file; anything else raises :class:`OSError` (:class:`NotRegularFile`).
 
     The open is non-blocking, so a FIFO without a writer cannot stall it; ``fstat`` then refuses
     every kind of file but a regular one before a byte is read. ``follow=False``: a symlink is
-    refused too (state files, which only hipify-tool writes).
+    refused too (state files, which only hipify-tool writes). ``limit``: at most that many bytes
+    (the head of a file).
     """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | (_NO_FOLLOW if not follow else os.O_CLOEXEC))
@@ -92,7 +93,7 @@ def read_regular(path: str | os.PathLike[str], *, follow: bool = True) -> bytes:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
             raise NotRegularFile(path, mode)
-        return f.read()
+        return f.read(limit)
 
 
 def read_input(path: str) -> bytes:
@@ -136,7 +137,7 @@ def temp_stem(name: str) -> str:
     bytes for the decoration (a name legal for the output must not become illegal for its temporary)."""
     if len(os.fsencode(name)) + _TEMP_OVERHEAD <= NAME_MAX:
         return name
-    import hashlib  # deferred: only names this long need it
+    import hashlib  # deferred: only names near the limit need it, and config's import of this module should not pay
 
     return "~" + hashlib.blake2b(os.fsencode(name), digest_size=12).hexdigest()
 

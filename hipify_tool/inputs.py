@@ -90,7 +90,12 @@ def discover_inputs(o: Options, walked: Walked | None = None) -> tuple[str, ...]
         for rel in _walk(o, walked if walked is not None else Walked()):
             inputs.setdefault(rel)
     if not inputs:
-        raise UsageError(f"{project}: no input files (give sources or patterns, or check --extension)")
+        skipped = ""
+        if is_within(str(o.output_dir), project) or is_within(
+            os.path.realpath(o.output_dir), os.path.realpath(project)
+        ):
+            skipped = f"; the output dir {o.output_dir} is inside the project dir and never searched"
+        raise UsageError(f"{project}: no input files (give sources or patterns, or check --extension){skipped}")
     return tuple(inputs)
 
 

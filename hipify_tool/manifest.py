@@ -13,6 +13,7 @@ it may have written: the next run owns them (see docs/robustness.md, "Crashes an
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -204,6 +205,10 @@ class Manifest:
     (the root holds our state dir, so its files are outputs of earlier runs), and the next save replaces it."""
     warnings: tuple[str, ...] = ()
     """What was wrong with the state files, for the run to print."""
+    recorded: bool = False
+    """A manifest or journal exists in the output root (readable or not): a run has written there.
+    Without either (a new root, or a committed tree in a fresh clone), a run adopts what it finds
+    (:data:`~hipify_tool.planned.Ownership`)."""
 
     @classmethod
     def load(cls, output_dir: Path) -> Manifest:
@@ -211,7 +216,10 @@ class Manifest:
         entries, manifest_warning = cls._load_entries(output_dir)
         pending, journal_warning = load_journal(output_dir)
         warnings = tuple(w for w in (manifest_warning, journal_warning) if w is not None)
-        return cls(entries, pending, rebuilt=manifest_warning is not None, warnings=warnings)
+        recorded = bool(entries) or manifest_warning is not None or pending is not None
+        if not recorded:
+            recorded = os.path.lexists(manifest_path(output_dir))
+        return cls(entries, pending, rebuilt=manifest_warning is not None, warnings=warnings, recorded=recorded)
 
     @staticmethod
     def _load_entries(output_dir: Path) -> tuple[dict[str, Entry], str | None]:

@@ -287,6 +287,9 @@ def write_plan(plan: Plan, manifest: Manifest, *, prune: bool) -> WriteResult:
     stale = set(plan.stale) if prune else set()
     if stale:
         entries = {path: e for path, e in entries.items() if e.output not in stale}
+    else:  # a committed tree's stale outputs, found by their banner: recorded so a later --prune knows them
+        for rel in plan.adopted_stale:
+            entries.setdefault(prefix + rel, _adopted_entry(rel))
     jobs = _copy_jobs(plan, keys, entries)
     copies_to_write = {
         job.copy
@@ -336,6 +339,7 @@ def write_plan(plan: Plan, manifest: Manifest, *, prune: bool) -> WriteResult:
     for e in manifest.entries.values():
         if e.output in stale:
             superseded |= _outputs_of(e)
+    superseded |= stale  # stale outputs no record names: a committed tree's, adopted by their banner
     removed: list[Path] = []
     if superseded:
         still_produced = {out for e in entries.values() for out in _outputs_of(e)}
@@ -345,11 +349,17 @@ def write_plan(plan: Plan, manifest: Manifest, *, prune: bool) -> WriteResult:
     updated = Manifest(entries)
     if updated.entries != manifest.entries:
         path = manifest_path(plan.options.output_dir)
-        root.prepare_state_dir()
+        root.keep_state_out_of_git()
         journal.sweep_state_dir()
         atomic_write(path, updated.to_json().encode())
     journal.end()
     return WriteResult(tuple(written), tuple(unchanged), tuple(removed), updated)
+
+
+def _adopted_entry(output: str) -> Entry:
+    """The record of a stale output adopted by its banner: its source is unknown (gone), so it is keyed
+    by a path in the project that does not exist, which makes every later run find it stale."""
+    return Entry("adopted", "", -1, 0, output, True, True, [], [], -1, 0)
 
 
 def _in_place(target: Path, f: PlannedFile) -> bool:

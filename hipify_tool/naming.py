@@ -12,6 +12,7 @@ from typing import Protocol
 
 from .errors import FileProblem, PlanConflict
 from .fileio import kind_of, read_regular
+from .translate import has_breadcrumb
 
 __all__ = ["hip_path", "output_name", "check_conflicts", "repeated"]
 
@@ -63,12 +64,14 @@ def check_conflicts(
     other_owner: Callable[[str], str | None],
     exists: Callable[[str], bool],
     problems: Iterable[FileProblem] = (),
+    adopt: bool = False,
 ) -> None:
     """Raise :class:`PlanConflict` listing every output that two inputs share, every output that would
     shadow a hand-written project file, every output another run into this root wrote from another
     live source (``other_owner(output)``: that source, from the manifest), and every entry in the output root
     that ``owned`` (the manifest's outputs) does not cover and that is not a regular file with the
-    same bytes, after the ``problems`` already found.
+    same bytes, after the ``problems`` already found. ``adopt``: a root no run has recorded, where a
+    file that carries PyTorch's generated banner is hipify's output too (a committed tree).
 
     ``planned`` holds the sibling copies too (their ``source`` is the header they copy); a copy in its
     header's own place shadows nothing."""
@@ -100,7 +103,7 @@ def check_conflicts(
             continue
         if f.output in owned:
             continue
-        problem = _foreign(target, f)
+        problem = _foreign(target, f, adopt=adopt)
         if problem is not None:
             problems.append(
                 FileProblem(target, f"{problem}; refusing to replace it with the translation of {f.source}")
@@ -109,9 +112,10 @@ def check_conflicts(
         raise PlanConflict(problems)
 
 
-def _foreign(target: str, f: _Planned) -> str | None:
+def _foreign(target: str, f: _Planned, *, adopt: bool) -> str | None:
     """What is wrong with an entry at an output path no run of ours wrote (``None``: nothing there, or
-    a regular file already holding the planned bytes, which is adopted)."""
+    a regular file already holding the planned bytes, or with ``adopt`` one carrying the generated
+    banner: adopted)."""
     try:
         mode = os.lstat(target).st_mode
     except OSError:
@@ -122,10 +126,14 @@ def _foreign(target: str, f: _Planned) -> str | None:
     if data is None:
         return None
     try:
-        same = read_regular(target, follow=False) == data
+        found = read_regular(target, follow=False)
     except OSError:
-        same = False
-    return None if same else "exists and was not written by hipify-tool"
+        found = None
+    if found == data or (adopt and found is not None and has_breadcrumb(found)):
+        return None
+    if adopt:
+        return "exists and was not written by hipify-tool (no generated banner, nor what a fresh translation writes)"
+    return "exists and was not written by hipify-tool"
 
 
 def _group(files: Iterable[_Planned]) -> dict[str, list[str]]:

@@ -9,6 +9,7 @@ is one field here plus its effect in the stage that uses it.
 from __future__ import annotations
 
 import os
+import re
 import typing
 from collections.abc import Iterable
 from dataclasses import MISSING, Field, dataclass, field, fields, replace
@@ -77,6 +78,8 @@ class OptionSpec:
     writes: bool = False
     """It names a file or directory the run writes (the CMake package takes it relative to the binary dir)."""
     cmake: CMakeUse = "build"
+    item_pattern: str | None = None
+    """A list option's items must match this regular expression (whole); its metavar says the form."""
 
     @property
     def multi(self) -> bool:
@@ -107,6 +110,7 @@ def _opt(
     affects_result: bool = True,
     writes: bool = False,
     cmake: CMakeUse | None = None,
+    item_pattern: str | None = None,
 ) -> Any:
     """A dataclass field whose metadata carries the option's declaration (completed by :func:`_spec`).
 
@@ -124,6 +128,7 @@ def _opt(
         "affects_result": affects_result,
         "writes": writes,
         "cmake": cmake,
+        "item_pattern": item_pattern,
     }
     if default is MISSING:
         return field(metadata=meta)
@@ -246,8 +251,24 @@ class Options:
     rocm_path: Path | None = _opt(
         None,
         "ROCm root whose headers (DIR/include/hip, hipcub ...) the report checks replacements against: a HIP "
-        "name they do not declare is reported unsupported (default: $ROCM_PATH, else /opt/rocm).",
+        "name they do not declare is reported unsupported (default: $ROCM_PATH, $HIP_PATH, /opt/rocm, /usr).",
         metavar="DIR",
+        commands=_BUILD,
+    )
+    defines: tuple[str, ...] = _opt(
+        (),
+        "A macro the ROCm build defines (NAME or NAME=VALUE, as the compiler's -D): the report evaluates the "
+        "project's #if branches and the --rocm-path headers' conditionals with it.",
+        flags=("-D", "--define"),
+        metavar="NAME[=VALUE]",
+        commands=_BUILD,
+        item_pattern=r"[A-Za-z_]\w*(?:\([\w\s,.]*\))?(?:=.*)?",
+    )
+    baseline: Path | None = _opt(
+        None,
+        "An earlier JSON report (--report json): --strict fails only on findings it does not hold (matched by "
+        "file, rule and name, not by line).",
+        metavar="FILE",
         commands=_BUILD,
     )
 
@@ -352,6 +373,7 @@ def _spec(f: Field[Any], hint: Any) -> OptionSpec:
         affects_result=meta["affects_result"],
         writes=meta["writes"],
         cmake=meta["cmake"],
+        item_pattern=meta["item_pattern"],
     )
 
 
@@ -399,6 +421,10 @@ def check_value(spec: OptionSpec, value: Any, shown: str) -> Any:
         items = list_option(shown, value)
         if not all(isinstance(v, str) for v in items):
             raise UsageError(f"{shown}: expected a list of strings, got {list(items)!r}")
+        if spec.item_pattern is not None:
+            for item in items:
+                if re.fullmatch(spec.item_pattern, item, re.S) is None or "\n" in item:
+                    raise UsageError(f"{shown}: expected {spec.metavar}, got {item!r}")
         return items
     if kind == "bool":
         if not isinstance(value, bool):

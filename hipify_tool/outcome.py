@@ -22,6 +22,8 @@ size (``None``: not known, compare it whatever its size)."""
 class Outcome:
     """The lists a run's build files and output are made of (absolute paths, in the plan's order)."""
 
+    inputs: tuple[str, ...]
+    """The given or selected sources (absolute), in order."""
     input_outputs: tuple[str, ...]
     """One output per input, in input order: what a build compiles."""
     all_outputs: tuple[str, ...]

@@ -19,7 +19,19 @@ from .manifest import Entry
 from .options import Options
 from .outcome import Outcome, ReadFile
 
-__all__ = ["Plan", "PlannedFile", "IncludeWarning", "options_key"]
+__all__ = ["Plan", "PlannedFile", "IncludeWarning", "Ownership", "options_key"]
+
+Ownership = Literal["recorded", "adopt", "compare"]
+"""Which files in the output root a plan takes as hipify-tool's own (it may replace those, never others):
+
+* ``recorded``: those the manifest records (a root runs have written);
+* ``adopt``: a root without a manifest (new, or a committed tree in a fresh clone): a file at a planned
+  output path that carries PyTorch's generated banner or already holds the planned bytes; a bannered
+  file no source produces is a stale output; in a root inside the project dir, any other file is a
+  conflict (the root may hold sources);
+* ``compare``: ``check``: every file at a planned output path, and nothing on disk is trusted or
+  reused (every output is translated afresh); nothing is written.
+"""
 
 
 @dataclass(frozen=True)
@@ -86,11 +98,14 @@ class Plan:
     """Sibling copies (output path -> the source whose output they copy): where a moved or copied
     file's includes look for a header, so that the output root is self-contained (:mod:`.layout`)."""
     include_warnings: tuple[IncludeWarning, ...] = ()
+    adopted_stale: tuple[str, ...] = ()
+    """Stale outputs (also in ``stale``) found by their generated banner in a root no run had recorded:
+    the run records them, so a later ``--prune`` still knows them."""
     lookups: Mapping[str, bool] = field(default_factory=dict, compare=False, repr=False)
-    _outcome: list[Outcome] = field(default_factory=list, init=False, compare=False, repr=False)
-    """:meth:`outcome`'s answer, once computed (one per plan: the plan is immutable)."""
     """Every path the include search and the layout looked for (absolute) and whether a regular file
     was there: what the resolutions rest on besides the files read (the state record checks them)."""
+    _outcome: list[Outcome] = field(default_factory=list, init=False, compare=False, repr=False)
+    """:meth:`outcome`'s answer, once computed (one per plan: the plan is immutable)."""
 
     def output_path(self, rel_output: str) -> Path:
         return self.options.output_dir / rel_output
@@ -148,6 +163,7 @@ class Plan:
         outputs = [root + f.output for f in files.values()] + [root + c for c in self.copies]
         dependencies = [project + f.source for f in files.values()] + external
         outcome = Outcome(
+            inputs=tuple(project + rel for rel in self.inputs),
             input_outputs=tuple(root + files[rel].output for rel in self.inputs),
             all_outputs=tuple(sorted(outputs, key=_parts)),
             dependencies=tuple(sorted(dependencies, key=_parts)),

@@ -31,21 +31,34 @@ from .includes import (
     find_include_positions,
     find_includes,
     is_pytorch_renamed_include,
+    is_within,
     relative_include,
     rewrite_includes,
 )
 from .inputs import check_options, discover_inputs
 from .layout import Breach, place_copies
-from .manifest import Entry, Manifest
+from .manifest import STATE_DIR, Entry, Manifest
 from .naming import check_conflicts, hip_path, output_name, repeated
 from .options import Options
-from .planned import IncludeWarning, Plan, PlannedFile, options_key
-from .translate import Decoded, TranslationFailure, Translator, add_breadcrumb, decode, encode
+from .planned import IncludeWarning, Ownership, Plan, PlannedFile, options_key
+from .translate import (
+    BREADCRUMB_OUTPUTS,
+    Decoded,
+    TranslationFailure,
+    Translator,
+    add_breadcrumb,
+    decode,
+    encode,
+    has_breadcrumb,
+)
 from .workers import translate_all
 
 __all__ = ["make_plan"]
 
 Progress = Callable[[int, int], None]
+
+_LISTED = 10
+"""Foreign files a refusal names one by one (the rest are counted)."""
 
 _ROCM_HEADERS = ("hip/",)
 """Quoted includes of ROCm's own headers (``"hip/hip_runtime.h"``, PyTorch's header magic) are the
@@ -91,13 +104,15 @@ class _Planner:
         make_translator: Callable[[], Translator],
         progress: Progress | None = None,
         overrides: dict[str, bytes] | None = None,
+        ownership: Ownership = "recorded",
         suspects: frozenset[str] = frozenset(),
     ) -> None:
         self.o = options
         self.suspects = suspects
         self._progress = progress
         self.overrides = overrides or {}  # files given in memory (translate's stdin), by relative path
-        self.manifest = manifest
+        self.ownership = ownership
+        self.manifest = manifest if ownership == "recorded" else Manifest({})
         self.key = options_key(options, tables_fingerprint)
         self._make_translator = make_translator
         self._translator: Translator | None = None
@@ -241,9 +256,15 @@ class _Planner:
             isfile=self.search.exists,
         )
         copies = [_Copy(source, output, planned[source], self.output) for output, source in layout.copies.items()]
+        produced = {p.output for p in planned.values()} | set(layout.copies)
         owned = self.manifest.owned()
-        if self.manifest.rebuilt:
-            owned = {p.output for p in planned.values()} | set(layout.copies)
+        if self.manifest.rebuilt or self.ownership == "compare":
+            owned = produced
+        adopted_stale: list[str] = []
+        problems = self._breaches(layout.breaches)
+        if self.ownership == "adopt":
+            adopted_stale, foreign = self._unplanned_files(produced)
+            problems += foreign
         check_conflicts(
             [*planned.values(), *copies],
             project_prefix=self.prefix,
@@ -251,7 +272,8 @@ class _Planner:
             owned=owned,
             other_owner=self._other_owner(planned),
             exists=self.search.exists,
-            problems=self._breaches(layout.breaches),
+            problems=problems,
+            adopt=self.ownership == "adopt",
         )
         needs: dict[str, list[list[str]]] = {}  # the manifest records the copies each output needs
         for copy, header in sorted(layout.copies.items()):
@@ -262,11 +284,13 @@ class _Planner:
             if f.entry.copies != wanted:
                 planned[rel] = dataclasses.replace(f, entry=dataclasses.replace(f.entry, copies=wanted))
         live = {self.prefix + rel for rel in planned}
-        produced = {p.output for p in planned.values()} | set(layout.copies)
         stale = sorted(
-            e.output
-            for path, e in self.manifest.entries.items()
-            if path not in live and e.output not in produced and not os.path.exists(path)
+            [
+                e.output
+                for path, e in self.manifest.entries.items()
+                if path not in live and e.output not in produced and not os.path.exists(path)
+            ]
+            + adopted_stale
         )
         listed = [str(src) for src in self.o.sources]
         include_warnings = self._include_warnings(planned)
@@ -283,8 +307,50 @@ class _Planner:
             translated_count=self.translated_count,
             copies=dict(sorted(layout.copies.items())),
             include_warnings=include_warnings,
+            adopted_stale=tuple(sorted(adopted_stale)),
             lookups=self.search.looked_up(),
         )
+
+    def _unplanned_files(self, produced: set[str]) -> tuple[list[str], list[FileProblem]]:
+        """In a root no run has recorded: the files no source produces that carry the generated banner
+        (stale outputs: a committed tree's outputs of deleted sources), and, in a root inside the
+        project dir, a problem for every other entry (the root may hold sources: refuse it)."""
+        nested = is_within(self.output, self.prefix.rstrip(os.sep)) or is_within(
+            os.path.realpath(self.output), os.path.realpath(self.prefix)
+        )
+        stale: list[str] = []
+        foreign: list[str] = []
+        for dirpath, dirnames, filenames in os.walk(self.output):
+            rel_dir = os.path.relpath(dirpath, self.output).replace(os.sep, "/")
+            dirnames[:] = sorted(d for d in dirnames if not (rel_dir == "." and d == STATE_DIR))
+            for name in [*filenames, *(d for d in dirnames if os.path.islink(os.path.join(dirpath, d)))]:
+                rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+                if rel in produced:
+                    continue
+                if not name.endswith(BREADCRUMB_OUTPUTS):
+                    if nested:
+                        foreign.append(rel)
+                    continue
+                try:
+                    ours = has_breadcrumb(read_regular(os.path.join(dirpath, name), follow=False, limit=128))
+                except OSError:
+                    ours = False
+                if ours:
+                    stale.append(rel)
+                elif nested:
+                    foreign.append(rel)
+        problems = [
+            FileProblem(
+                os.path.join(self.output, rel),
+                f"the output dir {self.output} is inside the project dir and holds files hipify-tool did not write "
+                "(this one has no generated banner and no source translates to it); choose a new or empty "
+                "directory, or remove the file",
+            )
+            for rel in sorted(foreign)[:_LISTED]
+        ]
+        if len(foreign) > _LISTED:
+            problems.append(FileProblem(self.output, f"and {len(foreign) - _LISTED} more such files"))
+        return stale, problems
 
     def _other_owner(self, planned: dict[str, PlannedFile]) -> Callable[[str], str | None]:
         """The source (manifest key) another run into this root wrote an output from, when that
@@ -461,6 +527,7 @@ def make_plan(
     progress: Progress | None = None,
     inputs: Sequence[str] | None = None,
     overrides: dict[str, bytes] | None = None,
+    ownership: Ownership = "recorded",
     suspects: frozenset[str] = frozenset(),
 ) -> Plan:
     """Compute the complete plan. ``options`` must be :meth:`Options.resolved`.
@@ -468,13 +535,15 @@ def make_plan(
     ``inputs`` are :func:`~hipify_tool.inputs.discover_inputs`'s result when the caller already has it.
     ``progress(done, known)`` is called as files are translated (the plan itself stays silent).
     ``overrides`` gives files' bytes in memory (relative path -> bytes), read instead of the disk.
+    ``ownership``: which files in the output root are hipify-tool's (:data:`~.planned.Ownership`);
+    the manifest is only read in ``recorded`` mode.
     ``suspects``: absolute paths read even when the manifest's size and mtime match.
     """
     if inputs is None:
         check_options(options)
         inputs = discover_inputs(options)
     planner = _Planner(
-        options, manifest or Manifest({}), tables_fingerprint, make_translator, progress, overrides, suspects
+        options, manifest or Manifest({}), tables_fingerprint, make_translator, progress, overrides, ownership, suspects
     )
     planner.collect(list(inputs))
     return planner.finish(list(inputs))

@@ -19,11 +19,12 @@ functions:
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-__all__ = ["blank", "branch_lines", "BranchLines", "Target", "ROCM", "CUDA", "evaluate"]
+__all__ = ["blank", "branch_lines", "BranchLines", "Target", "ROCM", "CUDA", "evaluate", "parse_defines"]
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,16 @@ class Target:
     undefined: re.Pattern[str]
     """Names this compile surely does not define."""
 
+    def with_defines(self, defines: Mapping[str, int | None]) -> Target:
+        """The same compile with the build's own ``-D`` macros (they win over the target's)."""
+        if not defines:
+            return self
+        return Target(self.name, {**self.defines, **defines}, self.undefined)
+
 
 _ROCM_DEFINES: dict[str, int | None] = {
     "USE_ROCM": 1,
+    "__HIP_CLANG_ONLY__": 1,
     "__HIP_PLATFORM_AMD__": 1,
     "__HIP_PLATFORM_HCC__": 1,
     "__HIPCC__": 1,
@@ -49,7 +57,10 @@ _ROCM_DEFINES: dict[str, int | None] = {
 ROCM = Target(
     "rocm",
     _ROCM_DEFINES,
-    re.compile(r"__CUDA\w*__|__CUDACC\w*|__NVCC\w*|__NVCOMPILER\w*|CUDART_VERSION|__HIP_PLATFORM_(?:NVIDIA|NVCC)__"),
+    re.compile(
+        r"__CUDA\w*__|__CUDACC\w*|__NVCC\w*|__NVCOMPILER\w*|CUDART_VERSION|__HIP_PLATFORM_(?:NVIDIA|NVCC)__"
+        r"|__HIPCC_RTC__"
+    ),
 )
 """hip-clang compiling a translated PyTorch extension (conditions are evaluated after translation)."""
 
@@ -59,6 +70,42 @@ CUDA = Target(
     re.compile(r"USE_ROCM|__HIP\w*|__HIPCC\w*|__HIP_PLATFORM_\w+__|__gfx\w+__|HIP_VERSION\w*|ROCM_VERSION\w*"),
 )
 """nvcc compiling the CUDA sources as written (``__CUDA_ARCH__`` is unknown: host and device passes)."""
+
+
+_DEFINE_ARG = re.compile(r"([A-Za-z_]\w*)(\()?[^=]*(?:=(.*))?", re.S)
+
+
+def parse_defines(items: Iterable[str]) -> dict[str, int | None]:
+    """``-D`` arguments as the evaluator's macros: ``NAME`` is 1 (as compilers define it), ``NAME=VALUE``
+    its value when that is an integer literal, else defined with an unknown value (a function-like
+    macro too). A later ``-D`` of the same name wins, as on a compiler's command line."""
+    macros: dict[str, int | None] = {}
+    for item in items:
+        m = _DEFINE_ARG.fullmatch(item.strip())
+        if m is None:
+            continue
+        name, function_like, value = m.group(1), m.group(2), m.group(3)
+        if function_like:
+            macros[name] = None
+        elif value is None:
+            macros[name] = 1
+        else:
+            macros[name] = evaluate_literal(value)
+    return macros
+
+
+def evaluate_literal(text: str) -> int | None:
+    """An integer literal's value (``42``, ``0x10``, ``1'000``, ``8u``), else ``None``."""
+    m = _TOKEN.fullmatch(text.strip())
+    if m is None or m.group("num") is None:
+        return None
+    digits = m.group("num").replace("'", "")
+    try:
+        if digits[:2] in ("0x", "0X"):
+            return int(digits, 16)
+        return int(digits, 8 if len(digits) > 1 and digits[0] == "0" else 10)
+    except ValueError:
+        return None
 
 
 # --- comments and literals ----------------------------------------------------------------------
@@ -320,6 +367,9 @@ class BranchLines:
     """The target compiles the line (or may: a branch counts as taken unless surely not)."""
     directive: list[str | None]
     """The directive a line belongs to (``"if"``, ``"include"``, ``"define"``...), ``None`` for code."""
+    surely: list[bool] = dataclasses.field(default_factory=list)
+    """The target surely compiles the line: every condition around it is known to hold (what a
+    declaration must be on to count as one the target has)."""
 
 
 @dataclass
@@ -364,6 +414,7 @@ def branch_lines(code: str, target: Target = ROCM, translate: Callable[[str], st
     """
     count = code.count("\n") + 1
     taken = [True] * count
+    surely_taken = [True] * count
     directive: list[str | None] = [None] * count
     state = _State(target, dict(target.defines), set())
     stack: list[_Frame] = []
@@ -372,19 +423,19 @@ def branch_lines(code: str, target: Target = ROCM, translate: Callable[[str], st
         m = _DIRECTIVE.match(text)
         name = m.group(1) if m else None
         rest = m.group(2) if m else ""
-        this_taken = active
+        this_taken, this_surely = active, surely_active
         if name in ("if", "ifdef", "ifndef"):
             chain = [translate(_condition(name, rest))]
             maybe, surely = _branch(chain, state)
             stack.append(_Frame(active, surely_active, chain, active and maybe, surely_active and surely))
         elif name in ("elif", "elifdef", "elifndef", "else") and stack:
             frame = stack[-1]
-            this_taken = frame.parent_taken
+            this_taken, this_surely = frame.parent_taken, frame.parent_surely
             frame.chain.append("1" if name == "else" else translate(_condition(name, rest)))
             maybe, surely = _branch(frame.chain, state)
             frame.taken, frame.surely = frame.parent_taken and maybe, frame.parent_surely and surely
         elif name == "endif" and stack:
-            this_taken = stack[-1].parent_taken
+            this_taken, this_surely = stack[-1].parent_taken, stack[-1].parent_surely
             stack.pop()
         elif name in ("define", "undef") and active:
             dm = _DEFINE.match(rest)
@@ -403,5 +454,6 @@ def branch_lines(code: str, target: Target = ROCM, translate: Callable[[str], st
             active, surely_active = True, True
         for line in range(first, first + n):
             taken[line] = this_taken
+            surely_taken[line] = this_surely
             directive[line] = name
-    return BranchLines(taken, directive)
+    return BranchLines(taken, directive, surely_taken)

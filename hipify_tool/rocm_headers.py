@@ -12,7 +12,14 @@ string literals, macro bodies and branches for other platforms (``nvidia_detail/
 compiles can only use names declared in the same header set (or by the compiler), so this by-name
 index errs towards "declared": a name it lacks is surely missing. Indexing HIP 5.2's headers takes
 0.1-0.2 s; a run keeps each library's index in its output root's state dir, keyed by the header
-files' sizes and mtimes, so later runs (and ``plan``) read it instead.
+files' sizes and mtimes and the build's ``-D`` macros, so later runs (and ``plan``) read it instead.
+
+The headers' conditionals are evaluated as an AMD compile with the build's ``-D`` macros sees them
+(``HIP_ENABLE_WARP_SYNC_BUILTINS`` turns on ``__shfl_xor_sync``). Besides every identifier, the index
+keeps the CUDA-looking names the headers *declare* (a function, type, macro ... the report's
+declaration finder recognises): a leftover the target declares compiles there.
+
+Which ROCm: :func:`discover`, the one search ``doctor`` uses too.
 """
 
 from __future__ import annotations
@@ -23,18 +30,29 @@ import json
 import os
 import re
 import stat
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeGuard
 
 from .errors import UsageError
 from .fileio import read_regular
-from .preprocessor import ROCM, branch_lines
+from .preprocessor import ROCM, BranchLines, Target, branch_lines
 
-__all__ = ["Library", "LIBRARIES", "RocmHeaders", "Support", "locate", "library_of", "INDEX_FORMAT"]
+__all__ = [
+    "Library",
+    "LIBRARIES",
+    "RocmHeaders",
+    "RocmRoot",
+    "Support",
+    "discover",
+    "locate",
+    "library_of",
+    "INDEX_FORMAT",
+    "DEFAULT_ROOTS",
+]
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 """Bumped when the index's content changes meaning: older cache files are then rebuilt."""
 
 _SENTINEL = "hip/hip_runtime_api.h"
@@ -74,6 +92,7 @@ LIBRARIES: tuple[Library, ...] = (
     Library("hip", ("hip",), re.compile(r"hip\w+|HIP_\w+|HIPRTC_\w+|__hip\w+|ihip\w+|make_hip\w+")),
 )
 """Checked in order: the first whose pattern matches a HIP name owns it (``hipblas…`` before ``hip…``)."""
+_HIP = LIBRARIES[-1]
 
 _SKIPPED_DIRS = frozenset({"nvidia_detail", "nvcc_detail"})
 """NVIDIA-platform implementations inside ROCm's headers: not what an AMD compile sees."""
@@ -148,6 +167,8 @@ class _Index:
     names: frozenset[str]
     headers: frozenset[str]
     """Relative paths under ``include/`` of the library's files, and each of their parent dirs."""
+    declared: frozenset[str] = frozenset()
+    """Names matching the ``declarations`` pattern that the headers declare."""
 
 
 @dataclass
@@ -161,6 +182,10 @@ class RocmHeaders:
     cache_dir: Path | None = None
     """Where indexes are read from (and written to, when ``write_cache``)."""
     write_cache: bool = False
+    defines: Mapping[str, int | None] = field(default_factory=dict)
+    """The build's ``-D`` macros: the headers' conditionals are evaluated with them."""
+    declarations: re.Pattern[str] | None = None
+    """Names whose declarations the index records (the report's CUDA-looking names)."""
     _indexes: dict[str, _Index | None] = field(default_factory=dict, init=False, repr=False)
     _closest: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict, init=False, repr=False)
     _words: dict[str, dict[str, list[str]]] = field(default_factory=dict, init=False, repr=False)
@@ -182,7 +207,14 @@ class RocmHeaders:
         """``HIP 5.2 headers under /usr/include``: how reports name the target."""
         version = self.version()
         short = ".".join(version.split(".")[:2]) if version else None
-        return f"{'HIP ' + short if short else 'the HIP'} headers under {self.include}"
+        return f"{'HIP ' + short if short else 'HIP'} headers under {self.include}"
+
+    def declares(self, name: str) -> bool:
+        """Whether the target's HIP headers declare ``name`` (one of the ``declarations`` names) in
+        code an AMD compile with the build's macros sees: ``__shfl_xor_sync`` under
+        ``-D HIP_ENABLE_WARP_SYNC_BUILTINS`` on ROCm 6.2."""
+        index = self._index(_HIP)
+        return index is not None and name in index.declared
 
     def check_name(self, hip_name: str) -> Support:
         """Whether the target declares ``hip_name`` (a replacement's identifier or header path)."""
@@ -290,7 +322,9 @@ class RocmHeaders:
         files = self._files(lib)
         if not files:
             return None
-        digest = hashlib.sha256(json.dumps([INDEX_FORMAT, str(self.include), files]).encode()).hexdigest()[:24]
+        relevant = self.declarations.pattern if self.declarations is not None else None
+        key = [INDEX_FORMAT, str(self.include), files, sorted(self.defines.items()), relevant]
+        digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:24]
         cache = self._cache_path(lib)
         if cache is not None:
             cached = _read_cache(cache, digest)
@@ -298,13 +332,16 @@ class RocmHeaders:
                 return cached
         headers = {rel for rel, _, _ in files}
         headers |= {rel.rsplit("/", i)[0] for rel in headers for i in range(1, rel.count("/") + 1)}
-        index = _Index(frozenset(_scan(self.include, [rel for rel, _, _ in files])), frozenset(headers))
+        target = ROCM.with_defines(self.defines)
+        names, declared = _scan(self.include, [rel for rel, _, _ in files], target, self.declarations)
+        index = _Index(frozenset(names), frozenset(headers), frozenset(declared))
         if cache is not None and self.write_cache:
             from .confinement import write_cache_file
 
             doc = {"format": INDEX_FORMAT, "digest": digest, "names": sorted(index.names)}
+            doc.update(headers=sorted(index.headers), declared=sorted(index.declared))
             # a cache: when it cannot be written, the next run indexes again
-            write_cache_file(cache, json.dumps({**doc, "headers": sorted(index.headers)}) + "\n")
+            write_cache_file(cache, json.dumps(doc) + "\n")
         return index
 
 
@@ -326,19 +363,25 @@ def _read_cache(path: Path, digest: str) -> _Index | None:
         return None
     if type(doc) is not dict or doc.get("format") != INDEX_FORMAT or doc.get("digest") != digest:
         return None
-    names, headers = doc.get("names"), doc.get("headers")
-    if not (_strings(names) and _strings(headers)):
+    names, headers, declared = doc.get("names"), doc.get("headers"), doc.get("declared")
+    if not (_strings(names) and _strings(headers) and _strings(declared)):
         return None
-    return _Index(frozenset(names), frozenset(headers))
+    return _Index(frozenset(names), frozenset(headers), frozenset(declared))
 
 
 def _strings(value: object) -> TypeGuard[list[str]]:
     return type(value) is list and all(type(v) is str for v in value)
 
 
-def _scan(include: Path, rels: list[str]) -> set[str]:
-    """Every identifier in code an AMD compile of these headers sees, and every ``#define``d name."""
+def _scan(
+    include: Path, rels: list[str], target: Target, declarations: re.Pattern[str] | None
+) -> tuple[set[str], set[str]]:
+    """Every identifier in code an AMD compile of these headers may see, and every ``#define``d name;
+    and of those ``declarations`` matches, the ones a header declares on lines the compile surely
+    takes (looked for only in the few files that use such a name): a leftover counts as declared only
+    when nothing unknown guards it (``#ifdef HIP_ENABLE_WARP_SYNC_BUILTINS`` without that ``-D``)."""
     names: set[str] = set()
+    scanned: list[tuple[str, str, BranchLines, set[str]]] = []
     for rel in rels:
         if not rel.endswith(_HEADER_SUFFIXES) and "." in rel.rsplit("/", 1)[-1]:
             continue  # .f90 modules, .cmake files, docs: not C++
@@ -347,21 +390,89 @@ def _scan(include: Path, rels: list[str]) -> set[str]:
         except OSError:
             continue
         code = _NOT_CODE.sub(lambda m: " " + "\n" * m.group(0).count("\n"), text)
-        lines = branch_lines(code, ROCM)
+        lines = branch_lines(code, target)
+        own: set[str] = set()
         for i, line in enumerate(code.split("\n")):
             if not lines.taken[i]:
                 continue
             kind = lines.directive[i]
             if kind is None:
-                names.update(_IDENT.findall(line))
+                own.update(_IDENT.findall(line))
             elif kind == "define":
                 m = _DEFINED.match(line)
                 if m is not None:
-                    names.add(m.group(1))
-    return names
+                    own.add(m.group(1))
+        names |= own
+        if declarations is not None:
+            scanned.append((rel, code, lines, own))
+    declared: set[str] = set()
+    candidates = {n for n in names if declarations.fullmatch(n)} if declarations is not None else set()
+    if candidates:
+        from .report.declarations import find_declarations
+
+        wanted = re.compile("|".join(map(re.escape, sorted(candidates))))
+        for rel, code, lines, own in scanned:
+            if own & candidates:
+                found = find_declarations(code, rel, lines.surely, lines.directive, wanted, few=True)
+                declared.update(d.identifier for d in found)
+    return names, declared
 
 
-_DEFAULT_ROOT = Path("/opt/rocm")
+DEFAULT_ROOTS: tuple[tuple[Path, str], ...] = (
+    (Path("/opt/rocm"), "the default /opt/rocm"),
+    (Path("/usr"), "the system's /usr"),
+)
+"""Where ROCm is looked for when neither ``--rocm-path`` nor the environment names it, in order
+(``/usr``: a distribution's HIP packages, such as Debian's ``libamdhip64-dev``)."""
+
+
+@dataclass(frozen=True)
+class RocmRoot:
+    """A ROCm root with HIP headers, and how it was found."""
+
+    root: Path
+    found_by: str
+    """``--rocm-path``, ``$ROCM_PATH``, ``$HIP_PATH``, or one of :data:`DEFAULT_ROOTS`' descriptions."""
+
+
+def _has_hip(root: Path) -> bool:
+    return (root / "include" / _SENTINEL).is_file()
+
+
+def discover(
+    rocm_path: Path | None,
+    environ: Mapping[str, str],
+    *,
+    defaults: Sequence[tuple[Path, str]] = DEFAULT_ROOTS,
+) -> RocmRoot | str:
+    """The target ROCm: ``rocm_path``, else ``$ROCM_PATH``, else ``$HIP_PATH``, else the first of
+    ``defaults`` with HIP headers; or, as text, what was looked at. The one search: the report and
+    ``doctor`` both use it.
+
+    A ``rocm_path`` given explicitly must hold HIP headers (a usage error otherwise). The environment
+    is only looked at, but a variable that is set decides: one without HIP headers finds none (no
+    default is taken in its place).
+    """
+    if rocm_path is not None:
+        if not _has_hip(rocm_path):
+            raise UsageError(f"{rocm_path}: --rocm-path has no HIP headers (no include/{_SENTINEL})")
+        return RocmRoot(rocm_path, "--rocm-path")
+    tried: list[str] = ["no --rocm-path"]
+    for var in ("ROCM_PATH", "HIP_PATH"):
+        value = environ.get(var)
+        if not value:
+            tried.append(f"${var} is not set")
+            continue
+        path = Path(os.path.abspath(value))
+        if _has_hip(path):
+            return RocmRoot(path, f"${var}")
+        tried.append(f"${var}={value} has no include/{_SENTINEL}")
+        return "no ROCm headers found (" + ", ".join(tried) + ")"  # the environment's choice, not a default
+    for root, description in defaults:
+        if _has_hip(root):
+            return RocmRoot(root, description)
+        tried.append(f"{root}/include/{_SENTINEL} does not exist")
+    return "no ROCm headers found (" + ", ".join(tried) + ")"
 
 
 def locate(
@@ -370,26 +481,11 @@ def locate(
     *,
     cache_dir: Path | None = None,
     write_cache: bool = False,
+    defines: Mapping[str, int | None] | None = None,
+    declarations: re.Pattern[str] | None = None,
 ) -> RocmHeaders | str:
-    """The target's headers: ``rocm_path``, else ``$ROCM_PATH``, else ``/opt/rocm``; or why none.
-
-    A ``rocm_path`` given explicitly must hold HIP headers (a usage error otherwise); the other two
-    are only looked at, and the returned text says what was looked at.
-    """
-    if rocm_path is not None:
-        if not (rocm_path / "include" / _SENTINEL).is_file():
-            raise UsageError(f"{rocm_path}: --rocm-path has no HIP headers (no include/{_SENTINEL})")
-        return RocmHeaders(rocm_path, "--rocm-path", cache_dir, write_cache)
-    tried: list[str] = ["no --rocm-path"]
-    env = environ.get("ROCM_PATH")
-    if env:
-        path = Path(os.path.abspath(env))
-        if (path / "include" / _SENTINEL).is_file():
-            return RocmHeaders(path, "$ROCM_PATH", cache_dir, write_cache)
-        tried.append(f"$ROCM_PATH={env} has no include/{_SENTINEL}")
-    else:
-        tried.append("$ROCM_PATH is not set")
-    if (_DEFAULT_ROOT / "include" / _SENTINEL).is_file():
-        return RocmHeaders(_DEFAULT_ROOT, f"the default {_DEFAULT_ROOT}", cache_dir, write_cache)
-    tried.append(f"{_DEFAULT_ROOT}/include/{_SENTINEL} does not exist")
-    return "no ROCm headers found (" + ", ".join(tried) + "), so no name can be checked; pass --rocm-path DIR"
+    """The target's headers (:func:`discover`), or why there are none."""
+    found = discover(rocm_path, environ)
+    if isinstance(found, str):
+        return found + ", so no name can be checked; pass --rocm-path DIR"
+    return RocmHeaders(found.root, found.found_by, cache_dir, write_cache, dict(defines or {}), declarations)

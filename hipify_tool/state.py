@@ -220,6 +220,7 @@ def capture(
         "followed": [[_short(p, prefix), ident] for p, ident in followed.items()],
         "others": [[p, ident] for p, ident in others.items()],
         "outputs": sorted(outputs, key=lambda item: item[0].split("/")),  # all_outputs' order
+        "inputs": list(plan.inputs),
         "input_outputs": [position[plan.files[rel].output] for rel in plan.inputs],
         "dependencies": [_short(p, prefix) for p in outcome.dependencies],
         "kinds": kinds,
@@ -325,6 +326,7 @@ _SHAPE: dict[str, Callable[[Any], bool]] = {
     "followed": _pairs_ok,
     "others": _pairs_ok,
     "outputs": _outputs_ok,
+    "inputs": _strings,
     "input_outputs": lambda v: type(v) is list and all(type(i) is int for i in v),
     "dependencies": _strings,
     "kinds": lambda v: type(v) is str and set(v) <= {"s", "h", "e"},
@@ -423,6 +425,7 @@ class Record:
             return [(p, what[k], None if k == "e" else sizes.get(p)) for p, k in zip(dependencies, kinds, strict=True)]
 
         return Outcome(
+            inputs=tuple(raw["prefix"] + rel for rel in raw["inputs"]),
             input_outputs=tuple(every[i] for i in raw["input_outputs"]),
             all_outputs=every,
             dependencies=dependencies,
@@ -462,5 +465,7 @@ def load(output_dir: Path | str) -> Record | None:
     if len(raw["kinds"]) != len(raw["dependencies"]):
         return None
     if not all(0 <= i < len(raw["outputs"]) for i in raw["input_outputs"]):
+        return None
+    if len(raw["inputs"]) != len(raw["input_outputs"]):
         return None
     return Record(raw, root)

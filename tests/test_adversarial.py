@@ -99,7 +99,7 @@ def test_output_root_linked_into_the_project_among_sources_is_refused(world: Wor
     write_tree(world.p, {"sub/b.cu": KERNEL})
     world.o.symlink_to("p/sub", target_is_directory=True)
     before = world.state()
-    refused(world.run(world.p / "a.cu"), 2, "inside the project dir", "holds files hipify-tool did not write")
+    refused(world.run(world.p / "a.cu"), 4, "inside the project dir", "holds files hipify-tool did not write")
     unchanged_except(world, before)
 
 
@@ -108,6 +108,16 @@ def test_project_linked_into_the_output_root_is_refused(world: World) -> None:
     (world.o / "proj").symlink_to(world.p, target_is_directory=True)
     proc = world.cli("run", "-p", world.o / "proj", "-o", world.o, world.o / "proj" / "a.cu")
     refused(proc, 2, "must not be the project dir or contain it")
+
+
+def test_output_root_linked_into_the_project_is_never_read_back(world: World) -> None:
+    (world.p / "gen").mkdir()
+    world.o.symlink_to("p/gen", target_is_directory=True)
+    for _ in range(3):  # whole-tree runs: the root's files are not sources (no gen/gen/... ever)
+        proc = world.run()
+        assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in (world.p / "gen").iterdir()) == [STATE_DIR, "a.hip", "h_hip.cuh"]
+    refused(world.run(world.p / "gen" / "a.hip"), 4, "is inside the output dir")
 
 
 def test_output_root_that_is_a_link_elsewhere_is_the_users_choice(world: World) -> None:
@@ -172,6 +182,15 @@ def test_build_file_naming_an_input_is_refused(world: World, flag: str, victim: 
     refused(world.run(world.p / "a.cu", *extra, flag, target), 2, f"{target}: {flag} names a", "this run reads")
     unchanged_except(world, before)
     assert not world.o.exists()
+
+
+@pytest.mark.parametrize("flag", ["--depfile", "--output-list", "--stamp"])
+def test_build_file_naming_a_source_the_run_does_not_read_is_refused(world: World, flag: str) -> None:
+    write_tree(world.p, {"b.cu": "int y;\n"})
+    before = world.state()
+    refused(world.run(world.p / "a.cu", flag, world.p / "b.cu"), 2, f"{world.p / 'b.cu'}: {flag} names a source")
+    refused(world.run(world.p / "a.cu", flag, world.p / "new.cu"), 2, "names a source of the project dir")
+    unchanged_except(world, before)
 
 
 @pytest.mark.parametrize(
@@ -256,6 +275,7 @@ def test_linked_state_dir_or_lock_is_refused_and_creates_nothing_outside(world: 
         (world.o / STATE_DIR / "manifest.json").rename(world.e / "state" / "manifest.json")
         (world.o / STATE_DIR / "lock").unlink()
         (world.o / STATE_DIR / "state.json").unlink()
+        (world.o / STATE_DIR / ".gitignore").unlink()
         (world.o / STATE_DIR).rmdir()
     else:
         (world.o / link).unlink()

@@ -188,7 +188,7 @@ BAD: dict[str, Bad] = {
         ("run", "-p", "{w}/proj", "-o", "{w}/proj/src"),
         2,
         "{w}/proj/src",
-        "inside the project dir and holds files",
+        "is inside the project dir and never searched",
     ),
     "output dir inside the state dir": Bad(
         X_CU, ("run", "-p", "{w}/proj", "-o", "{w}/proj/.hipify-tool/o"), 2, "{w}/proj/.hipify-tool/o", STATE_DIR

@@ -152,7 +152,7 @@ def _unexpected(root: Path, expected_files: set[str]) -> list[str]:
     for dirpath, dirnames, filenames in os.walk(root):
         rel_dir = os.path.relpath(dirpath, root)
         if rel_dir == STATE_DIR:
-            if sorted(filenames) != ["lock", "manifest.json", "state.json"] or dirnames:
+            if sorted(filenames) != [".gitignore", "lock", "manifest.json", "state.json"] or dirnames:
                 problems.append(f"{STATE_DIR}/ holds {sorted(filenames + dirnames)}")
             continue
         if rel_dir not in wanted_dirs:

@@ -29,7 +29,7 @@ from helpers import STATE_DIR, is_temp_file, read_tree, snapshot, stress_scale, 
 
 KILLS = 16
 DEFAULT_SEED = 7_2026
-STATE_FILES = {"lock", "manifest.json", "state.json"}
+STATE_FILES = {"lock", "manifest.json", ".gitignore", "state.json"}
 """What a finished run leaves in the state dir."""
 
 

@@ -17,6 +17,7 @@ from helpers import REPO, run_cli, subprocess_env, write_tree
 from hipify_tool.preprocessor import ROCM, blank, branch_lines
 from hipify_tool.report.analysis import is_ptx
 from hipify_tool.report.declarations import find_declarations
+from hipify_tool.rocm_headers import discover
 
 SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
 DEBIAN_ROCM = Path("/usr")
@@ -262,9 +263,13 @@ def test_strict_fails_on_unsupported_and_sarif_stays_valid(tmp_path: Path) -> No
     assert any(x.startswith(line) and "closest: hipDeviceP2PAttr" in x for x in proc.stderr.splitlines())
     assert (tmp_path / "out" / "a.hip").is_file()
     no_rocm = _cli("run", "-p", proj, "-o", tmp_path / "out", "--strict")
-    if not Path("/opt/rocm/include/hip/hip_runtime_api.h").is_file():  # without a target: nothing to say
+    default = discover(None, {})
+    if isinstance(default, str):  # without a target: nothing to say
         assert no_rocm.returncode == 0, no_rocm.stderr
         assert "n/a unsupported" in no_rocm.stderr and "pass --rocm-path DIR" in no_rocm.stderr
+    else:  # the ROCm found where doctor finds it (Debian's /usr here) is the target
+        assert no_rocm.returncode == 6, no_rocm.stderr
+        assert f"(from {default.found_by})" in no_rocm.stderr
     sarif = tmp_path / "r.sarif"
     proc = _cli("plan", "-p", proj, "-o", tmp_path / "out", "--rocm-path", DEBIAN_ROCM, "--report", "sarif",
                 "--report-file", sarif, cwd=tmp_path)  # fmt: skip
@@ -280,10 +285,13 @@ def test_strict_fails_on_unsupported_and_sarif_stays_valid(tmp_path: Path) -> No
 @requires_hip
 def test_rocm_path_from_environment_config_and_errors(project: Path, tmp_path: Path) -> None:
     doc, _ = _report(project, tmp_path)
-    if not Path("/opt/rocm/include/hip/hip_runtime_api.h").is_file():
+    default = discover(None, {})
+    if isinstance(default, str):
         assert doc["unsupported_known"] is False and doc["rocm"] is None
         (note,) = doc["notes"]
         assert "$ROCM_PATH is not set" in note and "/opt/rocm/include/hip/hip_runtime_api.h does not exist" in note
+    else:
+        assert doc["rocm"].endswith(f"(from {default.found_by})")
     out = tmp_path / "env.json"
     proc = _cli("plan", "-p", project, "-o", tmp_path / "out", "--report", "json", "--report-file", out,
                 env={"ROCM_PATH": str(DEBIAN_ROCM)})  # fmt: skip

@@ -14,28 +14,47 @@ import bisect
 import dataclasses
 import os
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ..includes import find_include_spans, is_pytorch_renamed_include
+from ..includes import (
+    IncludeSite,
+    find_include_positions,
+    find_include_spans,
+    find_includes,
+    is_pytorch_renamed_include,
+)
 from ..manifest import STATE_DIR
-from ..preprocessor import CUDA, ROCM, BranchLines, blank, branch_lines
+from ..preprocessor import CUDA, ROCM, BranchLines, Target, blank, branch_lines, parse_defines
 from ..rocm_headers import RocmHeaders, Support, locate
 from ..translate import NameMaps, decode
 from .declarations import Declaration, find_declarations, line_starts
 from .include_notes import include_notes
-from .model import Context, FileReport, Finding, Replacement, Report, Suppressed
+from .model import Context, FileReport, Finding, FindingKind, Provided, Replacement, Report, Suppressed, Waiver
 
 if TYPE_CHECKING:
     from ..maps import CustomMap
     from ..planned import Plan
 
-__all__ = ["Analyser", "Source", "analyse_plan", "ROCM_PROVIDED", "is_ptx"]
+__all__ = [
+    "Analyser",
+    "Source",
+    "Reach",
+    "analyse_plan",
+    "ROCM_PROVIDED",
+    "CUDA_LOOKING",
+    "is_ptx",
+    "ignored_rules",
+    "include_edges",
+    "compiled_files",
+    "translation_units",
+]
 
 _IDENT_RULES = re.compile(
     r"(?P<cuda_runtime_api>cuda[A-Z]\w*)"
-    r"|(?P<cuda_library>cu(?:blas|sparse|rand|fft|dnn|solver|tensor|tlass)\w*|CUTLASS\w*)"
+    r"|(?P<cuda_library>cu(?:blas|sparse|rand|fft|dnn|solver|tensor)[A-Z]\w*|curand|cudnn_frontend|cutlass"
+    r"|curand_(?:init|uniform|normal|log_normal|poisson|discrete|mtgp32|Philox)\w*|CUTLASS\w*)"
     r"|(?P<cuda_macro>CU[A-Z]*_[A-Z0-9_]\w*|__CUDA\w*__|__CUDACC\w*|__NVCC__|CUDART\w*)"
     r"|(?P<cuda_driver_api>cu[A-Z]\w*|CU[a-z]\w*)"
     r"|(?P<nvidia_type>__nv_\w+|nv_(?:bfloat16|half)\w*|nvcuda|nvtx\w*|nvrtc\w*|nvml[A-Z]\w*|NVTX_\w+|NV_IF_\w+)"
@@ -43,6 +62,9 @@ _IDENT_RULES = re.compile(
     r"|(?P<cuda_intrinsic>__ld(?:cg|ca|cs|lu|cv)|__st(?:cg|cs|wb|wt)|__cvta_\w+|__pipeline_\w+)"
 )
 
+CUDA_LOOKING = re.compile(re.sub(r"\(\?P<\w+>", "(?:", _IDENT_RULES.pattern))
+"""Every name a leftover rule matches (the ``cuda`` namespace aside): what the target ROCm's
+declarations are looked up for."""
 ROCM_PROVIDED: frozenset[str] = frozenset(
     {
         "CUDA_KERNEL_ASSERT",
@@ -107,6 +129,42 @@ class Source:
     cuda: BranchLines
 
 
+_IGNORE = re.compile(r"hipify-tool:[ \t]*ignore\[([^\]\n]*)\]")
+"""An inline suppression: ``// hipify-tool: ignore[rule, rule]`` (or in a ``/* */`` comment)."""
+
+
+def ignored_rules(src: Source) -> dict[int, frozenset[str]]:
+    """The rules ignored per line (1-based): a suppression comment covers its own line, and the next
+    line too when its line holds nothing but comments."""
+    found: dict[int, set[str]] = {}
+    if "hipify-tool:" not in src.text:
+        return {}
+    starts = line_starts(src.text)
+    for m in _IGNORE.finditer(src.text):
+        start = m.start()
+        if src.code[start] == src.text[start]:  # in code, not a comment
+            continue
+        i = bisect.bisect_left(src.strings, (start + 1, 0)) - 1
+        if i >= 0 and src.strings[i][0] <= start < src.strings[i][1]:  # in a string literal
+            continue
+        line = bisect.bisect_right(starts, start)
+        rules = {r.strip() for r in m.group(1).split(",") if r.strip()}
+        found.setdefault(line, set()).update(rules)
+        end = starts[line] if line < len(starts) else len(src.code)
+        if not src.code[starts[line - 1] : end].strip():  # a comment on a line of its own
+            found.setdefault(line + 1, set()).update(rules)
+    return {line: frozenset(rules) for line, rules in found.items()}
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Whether each compile reads a file at all: some inclusion of it sits in code that compile takes
+    (a translation unit's own file always is)."""
+
+    rocm: bool = True
+    cuda: bool = True
+
+
 @dataclass
 class Analyser:
     """The maps of one run and its target ROCm, ready to analyse files with (build once, analyse many)."""
@@ -115,23 +173,27 @@ class Analyser:
     custom: CustomMap | None = None
     rocm: RocmHeaders | None = None
     """The target's headers; ``None``: unsupported names cannot be known."""
+    defines: Mapping[str, int | None] = field(default_factory=dict)
+    """The build's ``-D`` macros, for the ROCm compile's branches."""
     unchecked: dict[str, int] = field(default_factory=dict)
     """Replacements into ROCm libraries whose headers the target lacks, by library (not checked)."""
     _names: NameMaps = field(init=False)
     _support: dict[str, Support] = field(init=False, default_factory=dict)
+    _target: Target = field(init=False)
 
     def __post_init__(self) -> None:
         custom = self.custom
         self._names = NameMaps(self.token_map, custom.tokens if custom else None, custom.substrings if custom else ())
+        self._target = ROCM.with_defines(self.defines)
 
     def translate(self, text: str) -> str:
-        """What the maps make of a snippet (an ``#if`` condition, an include path)."""
+        """What the maps make of a snippet (an ``#if`` condition, an include directive)."""
         return self._names.apply(text)
 
     def prepare(self, text: str, *, translated: bool = True) -> Source:
         """Blank ``text`` and evaluate its branches (conditions translated, as the ROCm compile sees them)."""
         code, strings = blank(text)
-        rocm = branch_lines(code, ROCM, self.translate if translated else (lambda s: s))
+        rocm = branch_lines(code, self._target, self.translate if translated else (lambda s: s))
         return Source(text, code, strings, rocm, branch_lines(code, CUDA))
 
     def support(self, hip_name: str) -> Support:
@@ -140,6 +202,14 @@ class Analyser:
         if known is None:
             known = self._support[hip_name] = self.rocm.check_name(hip_name) if self.rocm else Support("unchecked")
         return known
+
+    def include_target(self, text: str, site: IncludeSite, offset: int) -> str:
+        """The path an include has after translation: the maps see the whole directive (PyTorch's
+        ``include <cuda.h`` -> ``include <hip/hip_runtime.h`` is one entry)."""
+        start = text.rfind("\n", 0, offset) + 1
+        end = text.find("\n", offset)
+        translated = list(find_includes(self.translate(text[start : end if end != -1 else len(text)])))
+        return translated[0].path if translated else self.translate(site.path)
 
     def analyse(
         self,
@@ -150,19 +220,34 @@ class Analyser:
         translated: bool = True,
         reaches_project: Collection[tuple[str, str]] = (),
         declared: Mapping[str, Declaration] | None = None,
+        reach: Reach = Reach(),
     ) -> FileReport:
         """One file. ``reaches_project`` holds the ``(kind, path)`` of includes that reach a project file
         (the plan resolved them): such a header is the project's, whatever its name. ``declared``: the
-        names the project declares where this file is compiled (:func:`visible_declarations`)."""
+        names the project declares where this file is compiled (:func:`visible_declarations`).
+        ``reach``: whether ROCm and nvcc read the file at all (:func:`compiled_files`). An untranslated
+        file (``translated=False``: its extension is not translated) is reported by what translation
+        would have replaced in it."""
         src = self.prepare(source, translated=translated) if isinstance(source, str) else source
         text, code, lines = src.text, src.code, src.rocm
         declared = declared or {}
-        translate = self.translate if translated else (lambda s: s)
+        ignores = ignored_rules(src)
 
-        def context(line: int) -> Context:
-            if not lines.taken[line - 1]:
-                return "cuda-only"
-            return "shared" if src.cuda.taken[line - 1] else "rocm-only"
+        def context(line: int) -> tuple[Context, bool]:
+            """The line's context, and whether it comes from the file's inclusions."""
+            rocm, cuda = lines.taken[line - 1], src.cuda.taken[line - 1]
+            if not reach.rocm and rocm:
+                return "cuda-only", True
+            if not reach.cuda and rocm and cuda:
+                return "rocm-only", True
+            if not rocm:
+                return "cuda-only", False
+            return ("shared" if cuda else "rocm-only"), False
+
+        def finding(line: int, col: int, name: str, rule: str, kind: FindingKind, **extra: Any) -> Finding:
+            where, by_file = context(line)
+            waived: Waiver | None = "ignored" if rule in ignores.get(line, ()) else None
+            return Finding(path, line, col, name, rule, kind, where, waived=waived, by_inclusion=by_file, **extra)
 
         starts = line_starts(text)
 
@@ -173,26 +258,29 @@ class Analyser:
         replacements: list[Replacement] = []
         findings: list[Finding] = []
         suppressed: list[Suppressed] = []
+        provided: list[Provided] = []
         covered: list[tuple[int, int]] = []
-        if translated:
-            for start, end, key, value in self._names.hits(text):
-                if code[start] != text[start]:  # inside a comment or string: translated, not counted
-                    continue
-                line, col = where(start)
-                covered.append((start, end))
-                replacements.append(Replacement(line, col, key, value))
-                support = self.support(value)
-                if support.status == "unchecked" and support.library is not None:
-                    self.unchecked[support.library] = self.unchecked.get(support.library, 0) + 1
-                if support.status != "missing":
-                    continue
-                own = declared.get(support.name or value) or declared.get(value)
-                if own is not None:
-                    suppressed.append(Suppressed(line, col, support.name or value, "unsupported", own))
-                    continue
-                findings.append(
-                    Finding(path, line, col, key, "unsupported", "unsupported", context(line), value, support.closest)
-                )
+        for start, end, key, value in self._names.hits(text):
+            if code[start] != text[start]:  # inside a comment or string: translated, not counted
+                continue
+            line, col = where(start)
+            covered.append((start, end))
+            if not translated:  # the file was copied as it is: the name stays
+                findings.append(finding(line, col, key, "untranslated-extension", "leftover", replacement=value))
+                continue
+            replacements.append(Replacement(line, col, key, value))
+            support = self.support(value)
+            if support.status == "unchecked" and support.library is not None:
+                self.unchecked[support.library] = self.unchecked.get(support.library, 0) + 1
+            if support.status != "missing":
+                continue
+            own = declared.get(support.name or value) or declared.get(value)
+            if own is not None:
+                suppressed.append(Suppressed(line, col, support.name or value, "unsupported", own))
+                continue
+            findings.append(
+                finding(line, col, key, "unsupported", "unsupported", replacement=value, closest=support.closest)
+            )
         covered_starts = {s for s, _ in covered}
 
         def replaced(start: int) -> bool:
@@ -215,24 +303,37 @@ class Analyser:
             if own is not None:
                 suppressed.append(Suppressed(line, col, name, rule, own))
                 continue
-            findings.append(Finding(path, line, col, name, rule, "leftover", context(line)))
+            if rule != "libcudacxx" and self.rocm is not None and self.rocm.declares(name):
+                provided.append(Provided(line, col, name, rule))
+                continue
+            findings.append(finding(line, col, name, rule, "leftover"))
         for site, offset in find_include_spans(text):
             line, col = where(offset)
             if site.kind == "thc" or lines.directive[line - 1] != "include" or is_pytorch_renamed_include(site.path):
                 continue
-            new = translate(site.path)
+            if replaced(offset):  # an untranslated file's include a map would rename: reported above
+                continue
+            new = self.include_target(text, site, offset) if translated else site.path
             if (site.kind, new) in reaches_project or (site.kind, site.path) in reaches_project:
                 continue
             if _CUDA_HEADER.fullmatch(new) is None:
                 continue
-            findings.append(Finding(path, line, col, site.path, "cuda-header", "leftover", context(line)))
+            findings.append(finding(line, col, site.path, "cuda-header", "leftover"))
         for asm in _ASM.finditer(code):
             if is_ptx(_template(text, code, src.strings, asm.end())):
                 line, col = where(asm.start())
                 keyword = asm.group(0).split("(")[0].strip()
-                findings.append(Finding(path, line, col, keyword, "inline-ptx", "leftover", context(line)))
+                findings.append(finding(line, col, keyword, "inline-ptx", "leftover"))
         findings.sort(key=lambda f: (f.line, f.col))
-        return FileReport(path, output, tuple(replacements), tuple(findings), tuple(suppressed))
+        return FileReport(
+            path,
+            output,
+            tuple(replacements),
+            tuple(findings),
+            tuple(suppressed),
+            provided=tuple(provided),
+            compiled_by_rocm=reach.rocm,
+        )
 
 
 def _template(text: str, code: str, strings: Sequence[tuple[int, int]], start: int) -> str:
@@ -315,6 +416,71 @@ def visible_declarations(
     return visible
 
 
+_HEADER_SUFFIXES = (".h", ".hh", ".hpp", ".hxx", ".cuh", ".inl", ".inc", ".ipp", ".tpp", ".tcc", ".in")
+"""Files that are compiled only where they are included (an input with another suffix is a translation
+unit of its own, included or not)."""
+
+
+def include_edges(plan: Plan, sources: Mapping[str, Source], analyser: Analyser) -> dict[str, list[tuple[str, int]]]:
+    """Per planned file, the project files its includes reach, each with the source line of the
+    ``#include`` (0: no directive in the source matches it, e.g. one PyTorch's tables made). An
+    include the plan followed in a comment (as PyTorch does) includes nothing."""
+    edges: dict[str, list[tuple[str, int]]] = {}
+    for rel, f in plan.files.items():
+        src = sources[rel]
+        lines: dict[tuple[str, str], list[int]] = {}
+        starts = line_starts(src.text)
+        for site, line, col in find_include_positions(src.text):
+            offset = starts[line - 1] + col - 1
+            keys = {(site.kind, site.path)}
+            if f.translated:
+                keys.add((site.kind, analyser.include_target(src.text, site, offset)))
+            for key in keys:
+                lines.setdefault(key, []).append(line)
+        used: dict[tuple[str, str], int] = {}
+        out: list[tuple[str, int]] = []
+        for r in f.resolutions:
+            if r.target is None:
+                continue
+            key = (r.site.kind, r.site.path)
+            k = used[key] = used.get(key, -1) + 1
+            at = lines.get(key, [])
+            line = at[k] if k < len(at) else 0
+            if line and src.rocm.directive[line - 1] != "include":  # text in a comment: includes nothing
+                continue
+            out.append((r.target, line))
+        edges[rel] = out
+    return edges
+
+
+def compiled_files(
+    roots: Sequence[str],
+    edges: Mapping[str, Sequence[tuple[str, int]]],
+    taken: Callable[[str, int], bool],
+) -> set[str]:
+    """The files a compile reads: ``roots`` and, transitively, what their includes on lines that compile
+    takes reach (an include with no source line counts as taken: never hide what cannot be placed)."""
+    seen = set(roots)
+    stack = list(roots)
+    while stack:
+        rel = stack.pop()
+        for target, line in edges.get(rel, ()):
+            if target not in seen and (line == 0 or taken(rel, line)):
+                seen.add(target)
+                stack.append(target)
+    return seen
+
+
+def translation_units(plan: Plan, edges: Mapping[str, Sequence[tuple[str, int]]]) -> list[str]:
+    """The files compiled on their own: inputs, except headers some planned file includes (a header
+    input that nothing includes is kept: it may be compiled, or included from elsewhere), and any
+    planned file nothing includes."""
+    included = {target for targets in edges.values() for target, _ in targets}
+    roots = [rel for rel in plan.inputs if rel not in included or not rel.endswith(_HEADER_SUFFIXES)]
+    inputs = set(plan.inputs)
+    return [*roots, *sorted(rel for rel in plan.files if rel not in included and rel not in inputs)]
+
+
 def analyse_plan(
     plan: Plan,
     *,
@@ -325,47 +491,66 @@ def analyse_plan(
     """The report of every planned file (sources and the headers they reach).
 
     Without arguments it uses what a run of ``plan.options`` uses: PyTorch's tables, the ``--map``
-    files, and the ROCm headers of ``rocm_path`` (else ``$ROCM_PATH``, else ``/opt/rocm``; an index
-    a run cached in the output root is read, none is written). ``rocm`` given as text: no headers,
-    and why. Sources the plan read are analysed from memory; writes nothing.
+    files, the build's ``-D`` macros and the ROCm headers of ``rocm_path`` (else as
+    :func:`~hipify_tool.rocm_headers.discover` finds them; an index a run cached in the output root is
+    read, none is written). ``rocm`` given as text: no headers, and why. Sources the plan read are
+    analysed from memory; writes nothing. A ``baseline`` in the options is not applied here
+    (:func:`~hipify_tool.report.baseline.apply_baseline`).
     """
+    o = plan.options
     if token_map is None:
         from .. import torch_adapter
 
         token_map = torch_adapter.locate().tables().token_map
-    if custom is None and plan.options.maps:
+    if custom is None and o.maps:
         from ..maps import load_maps
 
-        custom = load_maps(plan.options.maps)
+        custom = load_maps(o.maps)
+    defines = parse_defines(o.defines)
     if rocm is None:
-        rocm = locate(plan.options.rocm_path, os.environ, cache_dir=plan.options.output_dir / STATE_DIR)
+        rocm = locate(
+            o.rocm_path, os.environ, cache_dir=o.output_dir / STATE_DIR, defines=defines, declarations=CUDA_LOOKING
+        )
     headers = rocm if isinstance(rocm, RocmHeaders) else None
-    analyser = Analyser(token_map, custom, headers)
+    analyser = Analyser(token_map, custom, headers, defines)
     sources: dict[str, Source] = {}
-    declarations: dict[str, list[Declaration]] = {}
     for rel in sorted(plan.files):
         f = plan.files[rel]
-        src = analyser.prepare(decode(plan.source_bytes(rel)).text, translated=f.translated)
-        sources[rel] = src
+        sources[rel] = analyser.prepare(decode(plan.source_bytes(rel)).text, translated=f.translated)
+    edges = include_edges(plan, sources, analyser)
+    roots = translation_units(plan, edges)
+    by_rocm = compiled_files(roots, edges, lambda rel, line: sources[rel].rocm.taken[line - 1])
+    by_cuda = compiled_files(roots, edges, lambda rel, line: sources[rel].cuda.taken[line - 1])
+    declarations: dict[str, list[Declaration]] = {}
+    for rel, src in sources.items():
+        if rel not in by_rocm:  # ROCm never reads it: what it declares declares nothing there
+            continue
         found = find_declarations(src.code, rel, src.rocm.taken, src.rocm.directive, _RELEVANT)
         # a declaration the maps rename declares the new name too (hip_bfloat16 from __nv_bfloat16)
         found += [
             Declaration(new, d.path, d.line, d.kind)
             for d in found
-            if f.translated and (new := analyser.translate(d.identifier)) != d.identifier
+            if plan.files[rel].translated and (new := analyser.translate(d.identifier)) != d.identifier
         ]
         declarations[rel] = found
-    includes = {rel: list(f.includes) for rel, f in plan.files.items()}
-    included = {target for targets in includes.values() for target in targets}
-    roots = [*plan.inputs, *sorted(rel for rel in plan.files if rel not in included and rel not in plan.inputs)]
-    visible = visible_declarations(declarations, includes, roots)
+    rocm_includes = {
+        rel: [t for t, line in targets if line == 0 or sources[rel].rocm.taken[line - 1]]
+        for rel, targets in edges.items()
+    }
+    visible = visible_declarations(declarations, rocm_includes, roots)
     files = []
     for rel, src in sources.items():
         f = plan.files[rel]
         reaches = {(r.site.kind, r.site.path) for r in f.resolutions if r.target is not None}
         files.append(
             analyser.analyse(
-                src, rel, f.output, translated=f.translated, reaches_project=reaches, declared=visible.get(rel, {})
+                src,
+                rel,
+                f.output,
+                translated=f.translated,
+                reaches_project=reaches,
+                declared=visible.get(rel, {}),
+                reach=Reach(rel in by_rocm, rel in by_cuda),
             )
         )
     by_file = include_notes(plan, {rel: src.text for rel, src in sources.items()})
@@ -379,10 +564,9 @@ def analyse_plan(
             f"replacements into ROCm libraries whose headers are not under {headers.include} were not checked "
             f"({libraries})"
         )
-    return Report(
-        plan.options.project_dir,
-        tuple(files),
-        headers is not None,
-        tuple(notes),
-        target=f"{headers.describe()} (from {headers.found_by})" if headers is not None else None,
-    )
+    target = None
+    if headers is not None:
+        target = f"{headers.describe()} (from {headers.found_by})"
+        if o.defines:
+            target += f" with {' '.join('-D' + d for d in o.defines)}"
+    return Report(o.project_dir, tuple(files), headers is not None, tuple(notes), target=target)

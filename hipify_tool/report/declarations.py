@@ -144,11 +144,24 @@ def find_declarations(
     taken: Sequence[bool],
     directive: Sequence[str | None],
     relevant: re.Pattern[str] = re.compile(_NAME),
+    *,
+    few: bool = False,
 ) -> list[Declaration]:
     """The declarations of names ``relevant`` matches (whole) in ``code`` (a :func:`blank`-ed file), on
     lines the ROCm compile takes; ``taken`` and ``directive`` are :func:`..preprocessor.branch_lines`'
-    per-line results."""
+    per-line results. ``few``: the names are few (a handful, over large headers): look where they
+    occur first, and take apart only the typedefs and enums that may declare one."""
     callish = re.compile(rf"\b(?:{relevant.pattern})\b(?=\s*\()")
+    hits = [m.start() for m in re.finditer(rf"\b(?:{relevant.pattern})\b", code)] if few else None
+    if hits == []:
+        return []
+
+    def occurs(start: int, end: int) -> bool:
+        if hits is None:
+            return True
+        i = bisect.bisect_left(hits, start)
+        return i < len(hits) and hits[i] < end
+
     starts = line_starts(code)
     found: list[Declaration] = []
 
@@ -162,10 +175,14 @@ def find_declarations(
         if relevant.fullmatch(m.group(1)) and taken[line - 1]:
             found.append(Declaration(m.group(1), path, line, "define"))
     candidates = [(m.group(2), m.start(2), m.group(1).split()[0]) for m in _TAG.finditer(code)]
-    for m in _ENUM_BODY.finditer(code):
-        candidates.extend((name, pos, "enumerator") for name, pos in _enumerators(code, m.end() - 1))
-    for m in _TYPEDEF.finditer(code):
-        candidates.extend((name, pos, "typedef") for name, pos in _typedef_names(code, m.end()))
+    bodies = [m.end() - 1 for m in _ENUM_BODY.finditer(code)]
+    for k, brace in enumerate(bodies):
+        if occurs(brace, bodies[k + 1] if k + 1 < len(bodies) else len(code)):
+            candidates.extend((name, pos, "enumerator") for name, pos in _enumerators(code, brace))
+    typedefs = [m.end() for m in _TYPEDEF.finditer(code)]
+    for k, start in enumerate(typedefs):
+        if occurs(start, typedefs[k + 1] if k + 1 < len(typedefs) else len(code)):
+            candidates.extend((name, pos, "typedef") for name, pos in _typedef_names(code, start))
     for m in _USING.finditer(code):
         group = 1 if m.group(1) is not None else 2
         candidates.append((m.group(group), m.start(group), "using"))

@@ -7,20 +7,25 @@ Three kinds of result:
 * **leftover**: a CUDA-looking name, header or inline PTX that no map replaces.
 
 Where a finding sits decides how it counts (docs/reports.md, "What counts"): in code a ROCm compile
-sees, it is a *problem* and fails ``--strict``; in a branch ROCm does not take, or one only ROCm
-takes, it is reported separately as *guarded* and never fails ``--strict``. A CUDA-looking name the
-project declares itself for ROCm is not a finding: it is listed as *defined by the project*.
+sees, it is a *problem* and fails ``--strict``; in a branch ROCm does not take (or a header only such
+branches include), or one only ROCm takes, it is reported separately as *guarded* and never fails
+``--strict``. A finding a ``// hipify-tool: ignore[rule]`` comment covers, or that ``--baseline``
+holds, is *waived*: listed, never a problem. A CUDA-looking name the project declares itself for
+ROCm is not a finding: it is listed as *defined by the project*; nor is one the target ROCm's headers
+declare (*declared by ROCm*).
+
+The writers (:mod:`.writers`) read this model; it never imports them.
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from ..errors import CheckFailed
-from ..options import ReportFormat
 from .declarations import Declaration
 
 __all__ = [
@@ -32,7 +37,10 @@ __all__ = [
     "Context",
     "Replacement",
     "Suppressed",
+    "Provided",
     "ProjectName",
+    "RocmName",
+    "Waiver",
     "FileReport",
     "IncludeNote",
     "IncludeStatus",
@@ -41,6 +49,9 @@ __all__ = [
 ]
 
 FindingKind = Literal["unsupported", "leftover"]
+Waiver = Literal["ignored", "baselined"]
+"""Why a finding is not a problem although it is in shared code: an inline ``hipify-tool: ignore[rule]``
+comment, or the ``--baseline`` report holds it."""
 Context = Literal["shared", "cuda-only", "rocm-only"]
 """Where a finding sits: code both compiles see; a branch ROCm does not take; a branch only ROCm takes."""
 
@@ -71,7 +82,9 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "cuda-library",
         "CUDA library API",
-        "cuBLAS, cuSPARSE, cuRAND, cuFFT, cuDNN, cuSOLVER, cuTENSOR and CUTLASS names.",
+        "cuBLAS, cuSPARSE, cuRAND, cuFFT, cuDNN, cuSOLVER and cuTENSOR names (camelCase after the library's "
+        "prefix, as cublasSgemm; a project's cublas_handle is not one), cuRAND's device API (curand_init ...), "
+        "cutlass:: and CUTLASS_* macros.",
     ),
     Rule(
         "nvidia-type",
@@ -98,6 +111,12 @@ RULES: tuple[Rule, ...] = (
         "inline-ptx",
         "Inline PTX",
         "An asm statement whose text is PTX: an instruction with dotted types (cvt.rn.f16.f32), .reg, %laneid.",
+    ),
+    Rule(
+        "untranslated-extension",
+        "Copied untranslated",
+        "A name a map replaces, in a file that was copied untranslated because its extension is not one of "
+        "--extension (an .inl included from a .cu): add the extension.",
     ),
     Rule(
         "include-not-found",
@@ -139,11 +158,25 @@ class Finding:
     replacement: str | None = None
     closest: tuple[str, ...] = ()
     """For an unsupported name: the closest names the target declares, best first."""
+    waived: Waiver | None = None
+    by_inclusion: bool = False
+    """The context comes from the file's inclusions (a header only ``#ifndef USE_ROCM`` includes), not
+    from a branch around the line."""
 
     @property
     def guarded(self) -> bool:
         """In a branch ROCm does not take, or in one only ROCm takes (the author's own ROCm code)."""
         return self.context != "shared"
+
+    @property
+    def is_problem(self) -> bool:
+        """Fails ``--strict``: in shared code and not waived."""
+        return self.context == "shared" and self.waived is None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """What a baseline matches a finding by: file, rule and name (not the line, which edits move)."""
+        return (self.path, self.rule, self.identifier)
 
     @property
     def message(self) -> str:
@@ -161,12 +194,26 @@ class Finding:
             text = f"<{self.identifier}> is a CUDA header that no map renames"
         elif self.rule == "inline-ptx":
             text = "inline PTX assembly does not compile for AMD GPUs"
+        elif self.rule == "untranslated-extension":
+            name = posixpath.basename(self.path)
+            extension = posixpath.splitext(name)[1] or name
+            text = (
+                f"{self.identifier} stays as written (a map replaces it with {self.replacement}): {name} was copied "
+                f"untranslated because of its extension; add `--extension {extension}`"
+            )
         else:
             text = f"{self.identifier} ({rule.title}) has no HIP mapping"
         if self.context == "cuda-only":
-            text += " [in a branch ROCm does not take]"
+            if self.by_inclusion:
+                text += " [in a header that only branches ROCm does not take include]"
+            else:
+                text += " [in a branch ROCm does not take]"
         elif self.context == "rocm-only":
-            text += " [in a branch only ROCm takes]"
+            text += " [in a header only ROCm includes]" if self.by_inclusion else " [in a branch only ROCm takes]"
+        if self.waived == "ignored":
+            text += " [ignored by a hipify-tool: ignore comment]"
+        elif self.waived == "baselined":
+            text += " [in the baseline]"
         return text
 
 
@@ -179,6 +226,26 @@ class Suppressed:
     identifier: str
     rule: str
     declaration: Declaration
+
+
+@dataclass(frozen=True)
+class Provided:
+    """A CUDA-looking name the target ROCm's headers declare (under the build's ``-D`` macros): it
+    compiles there, so it is not a finding."""
+
+    line: int
+    col: int
+    identifier: str
+    rule: str
+
+
+@dataclass(frozen=True)
+class RocmName:
+    """A CUDA-looking name the target ROCm declares, with how often the project uses it."""
+
+    identifier: str
+    rule: str
+    uses: int
 
 
 @dataclass(frozen=True)
@@ -229,17 +296,26 @@ class FileReport:
     """Names the project declares itself: not findings (listed as defined by the project)."""
     includes: tuple[IncludeNote, ...] = ()
     """Includes the output root cannot hold the target of (found nowhere, outside the project)."""
+    provided: tuple[Provided, ...] = ()
+    """Names the target ROCm's headers declare: not findings."""
+    compiled_by_rocm: bool = True
+    """Some inclusion of the file sits in code ROCm takes (or it is a translation unit itself)."""
 
     @property
     def problems(self) -> list[Finding]:
-        return [f for f in self.findings if not f.guarded]
+        return [f for f in self.findings if f.is_problem]
 
     @property
     def guarded(self) -> list[Finding]:
-        return [f for f in self.findings if f.guarded]
+        return [f for f in self.findings if f.guarded and f.waived is None]
+
+    @property
+    def waived(self) -> list[Finding]:
+        return [f for f in self.findings if f.waived is not None]
 
     def count(self, kind: FindingKind, *, guarded: bool = False) -> int:
-        return sum(1 for f in self.findings if f.kind == kind and f.guarded == guarded)
+        """Findings of ``kind`` that are problems (``guarded``: reported separately); waived ones aside."""
+        return sum(1 for f in self.findings if f.kind == kind and f.guarded == guarded and f.waived is None)
 
 
 @dataclass(frozen=True)
@@ -253,6 +329,10 @@ class Report:
     notes: tuple[str, ...] = ()
     target: str | None = None
     """The headers unsupported names were checked against (``HIP 5.2 headers under /usr/include``)."""
+    baseline: str | None = None
+    """The ``--baseline`` report findings were matched against, as given."""
+    baseline_gone: int = 0
+    """Findings the baseline holds that this report no longer has (fixed, or moved to another file)."""
 
     @property
     def problems(self) -> list[Finding]:
@@ -267,7 +347,21 @@ class Report:
             "leftover": sum(fr.count("leftover") for fr in self.files),
             "guarded": sum(len(fr.guarded) for fr in self.files),
             "defined_by_project": len(self.defined_by_project()),
+            "declared_by_rocm": len(self.declared_by_rocm()),
+            "ignored": self.waived_count("ignored"),
+            "baselined": self.waived_count("baselined"),
         }
+
+    def waived_count(self, why: Waiver) -> int:
+        return sum(1 for fr in self.files for f in fr.findings if f.waived == why)
+
+    def declared_by_rocm(self) -> list[RocmName]:
+        """CUDA-looking names the target ROCm declares, each with how often the project uses it."""
+        uses: dict[tuple[str, str], int] = {}
+        for fr in self.files:
+            for p in fr.provided:
+                uses[(p.identifier, p.rule)] = uses.get((p.identifier, p.rule), 0) + 1
+        return [RocmName(name, rule, n) for (name, rule), n in sorted(uses.items())]
 
     def defined_by_project(self) -> list[ProjectName]:
         """Names the project declares itself that would otherwise be findings, each with its declaration."""
@@ -309,6 +403,14 @@ class Report:
             f"{by_context['rocm-only']} in branches only ROCm takes, "
             f"{plural(t['defined_by_project'], 'name')} the project defines"
         )
+        if self.unsupported_known:
+            summary += f", {plural(t['declared_by_rocm'], 'name')} the target ROCm declares"
+        if t["ignored"]:
+            summary += f", {t['ignored']} ignored by comments"
+        if self.baseline is not None:
+            summary += f", {t['baselined']} in the baseline"
+            if self.baseline_gone:
+                summary += f" ({self.baseline_gone} of its findings are gone)"
         notes = list(self.notes)
         if self.target is not None:
             notes.insert(0, f"unsupported: checked against the {self.target}")
@@ -328,26 +430,7 @@ class Report:
             return None
         names = plural(len(problems), "CUDA name")
         verb = "is" if len(problems) == 1 else "are"
-        return CheckFailed(f"--strict: {names} {verb} left or unsupported in code ROCm compiles")
-
-    def to_text(self, *, verbose: bool = False) -> str:
-        from .writers import to_text
-
-        return to_text(self, verbose=verbose)
-
-    def to_json(self) -> str:
-        from .writers import to_json
-
-        return to_json(self)
-
-    def to_sarif(self, *, cwd: str | None = None) -> str:
-        from .writers import to_sarif
-
-        return to_sarif(self, cwd=cwd)
-
-    def format(self, fmt: ReportFormat, *, verbose: bool = False) -> str:
-        if fmt == "json":
-            return self.to_json()
-        if fmt == "sarif":
-            return self.to_sarif()
-        return self.to_text(verbose=verbose)
+        also = ""
+        if self.baseline is not None:
+            also = f" ({self.waived_count('baselined')} more in the baseline {self.baseline})"
+        return CheckFailed(f"--strict: {names} {verb} left or unsupported in code ROCm compiles{also}")

@@ -1,4 +1,7 @@
-"""The report as text (compiler-style lines), JSON (docs/reports.md's schema) and SARIF 2.1.0."""
+"""The report as text (compiler-style lines), JSON (docs/reports.md's schema) and SARIF 2.1.0.
+
+These read :mod:`.model`; the model never imports them.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,20 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
+from ..options import ReportFormat
 from .model import RULE_INDEX, RULES, Finding, ProjectName, Report, plural
 
-__all__ = ["to_text", "to_json", "to_sarif"]
+__all__ = ["to_text", "to_json", "to_sarif", "format_report"]
+
+
+def format_report(report: Report, fmt: ReportFormat, *, verbose: bool = False, base: str | None = None) -> str:
+    """``report`` in ``fmt``; ``base``: the directory the file is written to (JSON names the project
+    dir relative to it, so a committed report holds no absolute path of the machine that wrote it)."""
+    if fmt == "json":
+        return to_json(report, base=base)
+    if fmt == "sarif":
+        return to_sarif(report)
+    return to_text(report, verbose=verbose)
 
 
 def to_text(report: Report, *, verbose: bool = False) -> str:
@@ -20,10 +34,11 @@ def to_text(report: Report, *, verbose: bool = False) -> str:
         shown = fr.findings if verbose else tuple(fr.problems)
         lines.extend(report.finding_line(fr.source, f) for f in shown)
         if verbose:
+            unread = "" if fr.compiled_by_rocm else "; only branches ROCm does not take include it"
             lines.append(
                 f"{report.display_path(fr.source)}: {len(fr.replacements)} replaced, "
                 f"{fr.count('unsupported')} unsupported, {fr.count('leftover')} left over, "
-                f"{len(fr.guarded)} guarded"
+                f"{len(fr.guarded)} guarded{unread}"
             )
     if verbose:
         for name in report.defined_by_project():
@@ -32,12 +47,18 @@ def to_text(report: Report, *, verbose: bool = False) -> str:
                 f"{report.display_path(d.path)}:{d.line}: note: {name.identifier} is defined by the project "
                 f"({d.kind}): not reported ({plural(name.uses, 'occurrence')}) [defined-by-project]"
             )
+        for rocm_name in report.declared_by_rocm():
+            lines.append(
+                f"hipify-tool: report: note: {rocm_name.identifier} is declared by the target ROCm's headers: "
+                f"not reported ({plural(rocm_name.uses, 'occurrence')}) [declared-by-rocm]"
+            )
     lines.extend(report.summary_lines())
     return "\n".join(lines) + "\n"
 
 
-def to_json(report: Report) -> str:
-    """Every file with its replacements and findings (``docs/reports.md`` documents the schema)."""
+def to_json(report: Report, *, base: str | None = None) -> str:
+    """Every file with its replacements and findings (``docs/reports.md`` documents the schema);
+    ``project_dir`` relative to ``base`` when given (the report file's directory)."""
 
     def finding(f: Finding) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -53,6 +74,8 @@ def to_json(report: Report) -> str:
             d["replacement"] = f.replacement
         if f.kind == "unsupported":
             d["closest"] = list(f.closest)
+        if f.waived is not None:
+            d["waived"] = f.waived
         return d
 
     def project_name(n: ProjectName) -> dict[str, Any]:
@@ -66,20 +89,30 @@ def to_json(report: Report) -> str:
             "uses": n.uses,
         }
 
+    project_dir = str(report.project_dir)
+    if base is not None:
+        project_dir = os.path.relpath(project_dir, base).replace(os.sep, "/")
     doc = {
         "tool": "hipify-tool",
         "version": __version__,
-        "format": 2,
-        "project_dir": str(report.project_dir),
+        "format": 3,
+        "project_dir": project_dir,
         "unsupported_known": report.unsupported_known,
         "rocm": report.target,
         "notes": list(report.notes),
+        "baseline": report.baseline,
+        "baseline_gone": report.baseline_gone,
         "totals": report.totals(),
         "defined_by_project": [project_name(n) for n in report.defined_by_project()],
+        "declared_by_rocm": [
+            {"identifier": n.identifier, "kind": "declared-by-rocm", "rule": n.rule, "uses": n.uses}
+            for n in report.declared_by_rocm()
+        ],
         "files": [
             {
                 "source": fr.source,
                 "output": fr.output,
+                "compiled_by_rocm": fr.compiled_by_rocm,
                 "replaced": len(fr.replacements),
                 "unsupported": fr.count("unsupported"),
                 "leftover": fr.count("leftover"),
@@ -125,41 +158,47 @@ def to_sarif(report: Report, *, cwd: str | None = None) -> str:
             location = {"uri": _uri_path(rel), "uriBaseId": "%SRCROOT%"}
         for f in fr.findings:
             level = report.level(f)
-            results.append(
-                {
-                    "ruleId": f.rule,
-                    "ruleIndex": RULE_INDEX[f.rule],
-                    "level": level,
-                    "message": {"text": f.message},
-                    "locations": [
-                        {
-                            "physicalLocation": {
-                                "artifactLocation": dict(location),
-                                "region": {
-                                    "startLine": f.line,
-                                    "startColumn": f.col,
-                                    "endColumn": f.col + len(f.identifier),
-                                },
-                            }
+            result: dict[str, Any] = {
+                "ruleId": f.rule,
+                "ruleIndex": RULE_INDEX[f.rule],
+                "level": level,
+                "message": {"text": f.message},
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": dict(location),
+                            "region": {
+                                "startLine": f.line,
+                                "startColumn": f.col,
+                                "endColumn": f.col + len(f.identifier),
+                            },
                         }
-                    ],
-                    "partialFingerprints": {"identifier/v1": f"{fr.source}:{f.rule}:{f.identifier}"},
-                }
-            )
+                    }
+                ],
+                "partialFingerprints": {"identifier/v1": f"{fr.source}:{f.rule}:{f.identifier}"},
+            }
+            if f.waived == "ignored":
+                result["suppressions"] = [{"kind": "inSource"}]
+            elif f.waived == "baselined":
+                result["suppressions"] = [{"kind": "external", "justification": f"in the baseline {report.baseline}"}]
+            if report.baseline is not None:
+                result["baselineState"] = "unchanged" if f.waived == "baselined" else "new"
+            results.append(result)
         for n in fr.includes:
             if n.rule is None:
                 continue
             region = {"startLine": n.line, "startColumn": n.col, "endColumn": n.col + len(n.include)}
-            results.append(
-                {
-                    "ruleId": n.rule,
-                    "ruleIndex": RULE_INDEX[n.rule],
-                    "level": "warning",
-                    "message": {"text": n.message},
-                    "locations": [{"physicalLocation": {"artifactLocation": dict(location), "region": region}}],
-                    "partialFingerprints": {"identifier/v1": f"{fr.source}:{n.rule}:{n.include}"},
-                }
-            )
+            note: dict[str, Any] = {
+                "ruleId": n.rule,
+                "ruleIndex": RULE_INDEX[n.rule],
+                "level": "warning",
+                "message": {"text": n.message},
+                "locations": [{"physicalLocation": {"artifactLocation": dict(location), "region": region}}],
+                "partialFingerprints": {"identifier/v1": f"{fr.source}:{n.rule}:{n.include}"},
+            }
+            if report.baseline is not None:
+                note["baselineState"] = "new"
+            results.append(note)
     rules = [
         {
             "id": rule.id,
@@ -195,6 +234,8 @@ def to_sarif(report: Report, *, cwd: str | None = None) -> str:
                     "definedByProject": [
                         f"{n.identifier} ({n.declaration.where})" for n in report.defined_by_project()
                     ],
+                    "declaredByRocm": [n.identifier for n in report.declared_by_rocm()],
+                    "baseline": report.baseline,
                 },
             }
         ],

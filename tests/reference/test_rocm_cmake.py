@@ -33,10 +33,13 @@ from ptgq_hip import (
     missing_amd_tools,
     require,
     run_step,
+    tool_env,
     translate,
     translated_files,
     tree_leftovers,
 )
+
+from hipify_tool import rocm_sim
 
 ARCHS = ["gfx90a", "gfx942"]
 
@@ -124,6 +127,23 @@ def test_build_compiles_hipify_tool_output_only(rocm: Build, tmp_path: Path) -> 
     assert all(path.parent == hipified for path in compiled), compiled
     commands = " ".join(c["command"] for c in json.loads((rocm.dir / "compile_commands.json").read_text()))
     assert str(EXAMPLE / "csrc") not in commands  # no include path into the CUDA originals
+
+
+def test_setup_py_path_translates_the_same_tree(rocm: Build, tmp_path: Path) -> None:
+    """csrc_example/setup.py (hipify_tool.setuptools) under simulated ROCm (hipify_tool.rocm_sim):
+    its build_ext translates exactly the tree this CMake build's hipify_sources() made, and hipcc
+    compiles the kernels from there, never from csrc/."""
+    project = tmp_path / "ptg_quant"
+    for name in ("csrc", "python"):
+        shutil.copytree(EXAMPLE / name, project / name)
+    for name in ("setup.py", "pyproject.toml", "NOTES.md"):
+        shutil.copy2(EXAMPLE / name, project / name)
+    sim = rocm_sim.create(tmp_path / "sim")
+    run_step([sys.executable, "setup.py", "build_ext"], cwd=project, env=sim.env(tool_env()))
+    (root,) = project.glob("build/temp.*/hipify/ptg_quant._C")
+    assert translated_files(root / "csrc") == translated_files(rocm.dir / "hipified")
+    hipcc = sorted(s for c in sim.commands() if c.tool == "hipcc" for s in c.sources)
+    assert hipcc == sorted(str(root / "csrc" / f"{Path(name).stem}.hip") for name in GPU_SOURCES)
 
 
 def test_rebuild_is_a_no_op(rocm: Build) -> None:
