@@ -382,7 +382,9 @@ def full_run(
             the_plan = prepared.plan(manifest, progress)
         written = write_plan(the_plan, manifest, prune=o.prune)
         report = prepared.report(the_plan)  # under the lock: it may cache the ROCm index in the state dir
-        if written.manifest is not None:
+        # A root that adopted stale outputs (a committed tree in a fresh clone) is recorded by the next
+        # run, once the manifest names them: that run's plan is the one a record must stand for.
+        if written.manifest is not None and (manifest.recorded or not the_plan.adopted_stale):
             _record(prepared, the_plan, written.manifest, manifest.warnings, previous)
     outcome = the_plan.outcome()
     result = RunResult(
