@@ -38,11 +38,11 @@ def parse_plain(argv: list[str]) -> tuple[str, Any, dict[str, Any]] | None:
 
 
 def _parse(argv: list[str]) -> tuple[str, Any, dict[str, Any]]:
+    if not argv or argv[0] not in _COMMANDS:
+        raise _NotPlain  # --version, --help, translate, doctor, init: click's, with nothing imported here
     from .errors import HipifyToolError
     from .options import FRONT_END_SPECS, OPTION_SPECS, Options, check_value, parse_text
 
-    if not argv or argv[0] not in _COMMANDS:
-        raise _NotPlain
     command = argv[0]
     specs = [s for s in (*OPTION_SPECS, *FRONT_END_SPECS) if command in s.commands]
     by_flag = {flag: spec for spec in specs for flag in spec.flags}
