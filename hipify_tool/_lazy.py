@@ -1,5 +1,5 @@
 """Package exports that load their module on first use (PEP 562), so that importing a package for
-one name (``--version``, a report's plural) does not import the modules behind the others."""
+one name (``--version``, ``hipify_tool.setuptools``) does not import the modules behind the others."""
 
 from __future__ import annotations
 

@@ -7,10 +7,9 @@ logs go to stderr. Exit codes are those of :mod:`hipify_tool.errors`.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -18,7 +17,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from ._version import __version__
-from .errors import HipifyToolError, UsageError
+from .console import Log, one_line_errors, print_plan, print_run, print_up_to_date, sources_from
+from .errors import UsageError
 from .options import FRONT_END_SPECS, OPTION_SPECS, Command, Options, OptionSpec, check_value, parse_text
 
 if TYPE_CHECKING:
@@ -30,21 +30,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _CLI_DEFAULTS: dict[str, Any] = {"project_dir": Path(".")}
 """The command line's own defaults: the project is the working directory unless said otherwise."""
-
-
-class _Log:
-    """stderr logging at the chosen verbosity (-q: errors only, default: warnings, -v: summaries)."""
-
-    def __init__(self, quiet: bool, verbose: bool) -> None:
-        self.verbosity = -1 if quiet else (1 if verbose else 0)
-
-    def warn(self, message: str) -> None:
-        if self.verbosity >= 0:
-            click.echo(f"hipify-tool: warning: {message}", err=True)
-
-    def info(self, message: str) -> None:
-        if self.verbosity >= 1:
-            click.echo(f"hipify-tool: {message}", err=True)
 
 
 class _ModelType(click.ParamType[Any]):
@@ -142,35 +127,21 @@ def _drop_config(ctx: click.Context, _param: click.Parameter, value: bool) -> No
             ctx.default_map = ctx.meta["hipify_tool.config_defaults"]
 
 
-def _sources_from(list_files: tuple[Path, ...]) -> list[Path]:
-    """The sources of each ``--sources-from`` file, one a line (blank lines skipped)."""
-    from .fileio import read_list
-
-    sources: list[Path] = []
-    for list_file in list_files:
-        try:
-            data = read_list(list_file)
-        except OSError as exc:
-            raise UsageError(f"{list_file}: cannot read the sources list ({exc.strerror})") from None
-        sources.extend(Path(line) for line in os.fsdecode(data).splitlines() if line.strip())
-    return sources
-
-
 def _given(kwargs: dict[str, Any]) -> dict[str, Any]:
     """The options a command received; a repeatable flag given no value leaves the model's default."""
     return {k: v for k, v in kwargs.items() if not (isinstance(v, tuple) and not v)}
 
 
-def _parse(kwargs: dict[str, Any]) -> tuple[Options, _Log, tuple[Path, ...]]:
+def _parse(kwargs: dict[str, Any]) -> tuple[Options, Log, tuple[Path, ...]]:
     """The command's :class:`Options`, its log, and the files read to make them (``--sources-from``)."""
     front = {s.name: kwargs.pop(s.name) for s in FRONT_END_SPECS}
-    sources = (*kwargs.pop("sources"), *_sources_from(front["sources_from"]))
+    sources = (*kwargs.pop("sources"), *sources_from(front["sources_from"]))
     options = Options(**_given(kwargs), sources=sources)
-    return options, _Log(front["quiet"], front["verbose"]), front["sources_from"]
+    return options, Log(front["quiet"], front["verbose"]), front["sources_from"]
 
 
 @contextmanager
-def _progress(log: _Log) -> Iterator[Any]:
+def _progress(log: Log) -> Iterator[Any]:
     """A progress callback drawing a bar on a terminal, or None."""
     if not sys.stderr.isatty():
         yield None
@@ -185,14 +156,7 @@ def _progress(log: _Log) -> Iterator[Any]:
             bar.close()
 
 
-def _print_list(paths: Sequence[str], options: Options) -> None:
-    if options.output_list is None:
-        from .buildfiles import format_list
-
-        sys.stdout.write(format_list(paths, options.list_format))
-
-
-def _print_report(result: PlanResult, log: _Log) -> None:
+def _print_report(result: PlanResult, log: Log) -> None:
     """The report's lines on stderr, then ``--strict``'s verdict (the report's own)."""
     report = result.report
     if report is None:
@@ -265,20 +229,8 @@ def run(**kwargs: Any) -> None:
     start = time.perf_counter()
     with _progress(log) as progress:
         result = run_with_options(options, progress=progress, also_read=lists)
-    for warning in result.warnings:
-        log.warn(warning)
-    if not options.prune:
-        for stale in result.stale:
-            log.warn(f"{result.options.output_dir / stale}: stale output (its source is gone); --prune removes it")
-    _print_list(result.outcome.input_outputs, options)
-    if log.verbosity >= 1:  # the summary's wording loads the report model: only when shown
-        from .report.model import plural
-
-        log.info(
-            f"{plural(len(result.outcome.all_outputs), 'output')}: {len(result.written)} written, "
-            f"{len(result.unchanged)} unchanged, {len(result.removed)} removed; "
-            f"{result.outcome.translated_count} translated in {time.perf_counter() - start:.2f} s"
-        )
+    counts = (len(result.written), len(result.unchanged), len(result.removed))
+    print_run(result.outcome, result.options, log, counts=counts, seconds=time.perf_counter() - start)
     _print_report(result, log)
 
 
@@ -294,11 +246,7 @@ def plan(**kwargs: Any) -> None:
     options, log, lists = _parse(kwargs)
     with _progress(log) as progress:
         result = plan_with_options(options, progress=progress, also_read=lists)
-    for warning in result.warnings:
-        log.warn(warning)
-    for header in result.outcome.external_headers:
-        log.info(f"external header (outside the project: read, never written): {header}")
-    _print_list(result.outcome.all_outputs, options)
+    print_plan(result.outcome, result.options, log)
     _print_report(result, log)
 
 
@@ -319,10 +267,7 @@ def check(**kwargs: Any) -> None:
     failure = result.failure()
     if failure is not None:
         raise failure
-    if log.verbosity >= 1:
-        from .report.model import plural
-
-        log.info(f"{result.options.output_dir}: up to date ({plural(result.file_count, 'output')})")
+    print_up_to_date(result.options.output_dir, result.file_count, log)
 
 
 @cli.command()
@@ -343,7 +288,7 @@ def translate(file: str, **kwargs: Any) -> None:
         if data is None:
             raise UsageError(f"stdin: more than {STREAM_LIMIT >> 20} MiB, the most read from stdin; give a file path")
     result = translate_source(None if file == "-" else file, data=data, **_given(kwargs))
-    log = _Log(quiet=False, verbose=False)
+    log = Log(quiet=False, verbose=False)
     for warning in result.warnings:
         log.warn(warning)
     sys.stdout.buffer.write(result.data)
@@ -375,31 +320,16 @@ def init(directory: Path, name: str | None, force: bool) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: turns every known error into one line per problem and its exit code."""
-    try:
-        cli.main(args=argv, prog_name="hipify-tool", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:  # one line, like every other error (not click's usage block)
-        hint = " (see --help)" if isinstance(exc, click.UsageError) else ""
-        click.echo(f"hipify-tool: error: {exc.format_message()}{hint}", err=True)
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("hipify-tool: aborted", err=True)
-        sys.exit(130)
-    except HipifyToolError as exc:
-        for line in str(exc).splitlines() or [type(exc).__name__]:
-            click.echo(f"hipify-tool: error: {line}", err=True)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("hipify-tool: interrupted", err=True)
-        sys.exit(130)
-    except Exception as exc:  # a bug: one line, and the traceback only when asked for
-        if os.environ.get("HIPIFY_TOOL_DEBUG"):
-            raise
-        click.echo(
-            f"hipify-tool: internal error: {type(exc).__name__}: {exc} "
-            "(set HIPIFY_TOOL_DEBUG=1 for a traceback, and please report it)",
-            err=True,
-        )
-        sys.exit(1)
+    with one_line_errors():
+        try:
+            cli.main(args=argv, prog_name="hipify-tool", standalone_mode=False)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:  # one line, like every other error (not click's usage block)
+            hint = " (see --help)" if isinstance(exc, click.UsageError) else ""
+            click.echo(f"hipify-tool: error: {exc.format_message()}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("hipify-tool: aborted", err=True)
+            sys.exit(130)
     sys.exit(0)

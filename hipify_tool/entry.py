@@ -128,15 +128,11 @@ def _sources_from(lists: tuple[Path, ...]) -> list[Path]:
     """The lists' sources; a list that is not a regular file (a pipe can be read once) is click's."""
     import stat
 
-    from .fileio import read_regular
+    from .console import sources_from
 
-    sources: list[Path] = []
-    for list_file in lists:
-        if not stat.S_ISREG(os.stat(list_file).st_mode):
-            raise _NotPlain
-        data = read_regular(list_file)
-        sources.extend(Path(line) for line in os.fsdecode(data).splitlines() if line.strip())
-    return sources
+    if not all(stat.S_ISREG(os.stat(list_file).st_mode) for list_file in lists):
+        raise _NotPlain
+    return sources_from(lists)
 
 
 def _answer(argv: list[str]) -> bool:
@@ -169,7 +165,7 @@ def _answer(argv: list[str]) -> bool:
             raise
         return False
     outcome = verdict.outcome
-    counts: tuple[int, int, int, int] | None = None  # written, unchanged, removed, translated
+    counts: tuple[int, int, int] | None = None  # written, unchanged, removed
     if outcome is None:
         plain = o.report is None and not o.strict and o.rocm_path is None
         if command == "check" or not plain or sys.stderr.isatty():
@@ -178,66 +174,32 @@ def _answer(argv: list[str]) -> bool:
 
         if command == "run":
             ran = api.full_run(o, also_read=lists, suspects=verdict.suspects, previous=record)
-            counts = (len(ran.written), len(ran.unchanged), len(ran.removed), ran.outcome.translated_count)
+            counts = (len(ran.written), len(ran.unchanged), len(ran.removed))
             outcome = ran.outcome
         else:
             outcome = api.full_plan(o, also_read=lists, suspects=verdict.suspects).outcome
-    quiet, verbose = front["quiet"], front["verbose"]
-    err = sys.stderr
-    if not quiet:
-        for warning in outcome.warnings:
-            err.write(f"hipify-tool: warning: {warning}\n")
-        if command == "run" and not o.prune:
-            for stale in outcome.stale:
-                out = o.output_dir / stale
-                err.write(f"hipify-tool: warning: {out}: stale output (its source is gone); --prune removes it\n")
-    verbose = verbose and not quiet
-    if command == "plan" and verbose:
-        for header in outcome.external_headers:
-            err.write(f"hipify-tool: external header (outside the project: read, never written): {header}\n")
-    if command in ("run", "plan") and o.output_list is None:
-        from .buildfiles import format_list
+    from .console import Log, print_plan, print_run, print_up_to_date
 
-        listed = outcome.input_outputs if command == "run" else outcome.all_outputs
-        sys.stdout.write(format_list(listed, o.list_format))
-    if verbose and command == "run":
+    log = Log(front["quiet"], front["verbose"])
+    if command == "run":
         count = len(outcome.all_outputs)
-        written, unchanged, removed, translated = counts if counts is not None else (0, count, 0, 0)
-        err.write(
-            f"hipify-tool: {_plural(count, 'output')}: {written} written, {unchanged} unchanged, {removed} removed; "
-            f"{translated} translated in {time.perf_counter() - started:.2f} s\n"
-        )
-    elif verbose and command == "check":
-        err.write(f"hipify-tool: {o.output_dir}: up to date ({_plural(outcome.file_count, 'output')})\n")
+        written, unchanged, removed = counts if counts is not None else (0, count, 0)
+        seconds = time.perf_counter() - started
+        print_run(outcome, o, log, counts=(written, unchanged, removed), seconds=seconds)
+    elif command == "plan":
+        print_plan(outcome, o, log)
+    else:
+        print_up_to_date(o.output_dir, outcome.file_count, log)
     return True
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def main(argv: list[str] | None = None) -> None:
     """``hipify-tool``: a plain command line answered here, everything else by click's command tree;
     errors as :func:`hipify_tool.cli.main` reports them (one line each, the documented exit code)."""
-    from .errors import HipifyToolError
+    from .console import one_line_errors
 
-    try:
+    with one_line_errors():
         answered = _answer(sys.argv[1:] if argv is None else argv)
-    except HipifyToolError as exc:
-        for line in str(exc).splitlines() or [type(exc).__name__]:
-            sys.stderr.write(f"hipify-tool: error: {line}\n")
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        sys.stderr.write("hipify-tool: interrupted\n")
-        sys.exit(130)
-    except Exception as exc:  # a bug: one line, and the traceback only when asked for
-        if os.environ.get("HIPIFY_TOOL_DEBUG"):
-            raise
-        sys.stderr.write(
-            f"hipify-tool: internal error: {type(exc).__name__}: {exc} "
-            "(set HIPIFY_TOOL_DEBUG=1 for a traceback, and please report it)\n"
-        )
-        sys.exit(1)
     if answered:
         sys.stdout.flush()
         sys.exit(0)

@@ -2,8 +2,8 @@
 from :mod:`.declarations`), the report model and ``--strict``'s verdict (:mod:`.model`), ``--baseline``
 (:mod:`.baseline`), and the text, JSON and SARIF writers (:mod:`.writers`, which read the model).
 
-The names below load on first use: a run that asks for no report (or only needs :func:`.model.plural`
-for its summary) does not pay for the analysis modules.
+The names below load on first use: a run that asks for no report does not pay for the analysis
+modules.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from ..console import plural
 from ..errors import CheckFailed
 from .declarations import Declaration
 
@@ -45,7 +46,6 @@ __all__ = [
     "IncludeNote",
     "IncludeStatus",
     "Report",
-    "plural",
 ]
 
 FindingKind = Literal["unsupported", "leftover"]
@@ -63,11 +63,6 @@ class Rule:
     id: str
     title: str
     help: str
-
-
-def plural(count: int, noun: str, plural_form: str | None = None) -> str:
-    """``1 file``, ``2 files``: counts as a reader expects them."""
-    return f"{count} {noun if count == 1 else (plural_form or noun + 's')}"
 
 
 RULES: tuple[Rule, ...] = (

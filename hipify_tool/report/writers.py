@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
+from ..console import plural
 from ..options import ReportFormat
-from .model import RULE_INDEX, RULES, Finding, ProjectName, Report, plural
+from .model import RULE_INDEX, RULES, Finding, ProjectName, Report
 
 __all__ = ["to_text", "to_json", "to_sarif", "format_report"]
 
