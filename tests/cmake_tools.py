@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -44,6 +45,28 @@ class CMakeTool:
             if not (os.path.isfile(program) and os.access(program, os.X_OK)) and shutil.which(program) is None:
                 return program
         return None
+
+    def configure(
+        self, source: Path, build: Path, generator: str, cmake_dir: Path | str, *extra: str
+    ) -> subprocess.CompletedProcess[str]:
+        """``cmake -S source -B build`` with the generator, the package and this interpreter, as every
+        CMake test configures (never checked here: some tests expect it to fail)."""
+        return subprocess.run(
+            [
+                self.cmake,
+                "-S",
+                str(source),
+                "-B",
+                str(build),
+                *self.generator_args(generator),
+                f"-Dhipify_tool_DIR={cmake_dir}",
+                f"-DPython_EXECUTABLE={sys.executable}",
+                *extra,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
 
     def version(self) -> tuple[int, int]:
         return _version(self.cmake, "--version")

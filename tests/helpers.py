@@ -230,6 +230,25 @@ def run_cli(
     return proc
 
 
+def run_cli_no_rocm(
+    *args: object, cwd: Path | None = None, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The CLI with the ROCm variables of this environment removed (reports find the target ROCm
+    through them) and ``env`` added: what a report sees is what the test says."""
+    full = subprocess_env()
+    full.pop("ROCM_PATH", None)
+    full.pop("HIP_PATH", None)
+    full.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "hipify_tool", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=full,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
 def cccl_sample(dest: Path) -> Path:
     """All of CUB plus thrust/system/cuda (dirs named cuda/, launches, '#  include') copied to ``dest``."""
     shutil.copytree(CCCL / "cub", dest / "cub")

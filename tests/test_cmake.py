@@ -60,22 +60,7 @@ class Project:
         self.build_dir = root / "build dir"
 
     def configure(self, *extra: str) -> str:
-        result = subprocess.run(
-            [
-                self.tool.cmake,
-                "-S",
-                str(self.source),
-                "-B",
-                str(self.build_dir),
-                *self.tool.generator_args(self.generator),
-                f"-Dhipify_tool_DIR={self.cmake_dir}",
-                f"-DPython_EXECUTABLE={sys.executable}",
-                *extra,
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        result = self.tool.configure(self.source, self.build_dir, self.generator, self.cmake_dir, *extra)
         assert result.returncode == 0, result.stdout + result.stderr
         return result.stdout + result.stderr
 

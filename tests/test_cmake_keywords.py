@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -113,22 +112,7 @@ class Build:
         )
 
     def configure(self, *extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [
-                self.tool.cmake,
-                "-S",
-                str(self.root),
-                "-B",
-                str(self.dir),
-                *self.tool.generator_args(self.generator),
-                f"-Dhipify_tool_DIR={self.cmake_dir}",
-                f"-DPython_EXECUTABLE={sys.executable}",
-                *extra,
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        return self.tool.configure(self.root, self.dir, self.generator, self.cmake_dir, *extra)
 
     def build(self) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -10,12 +10,10 @@ this machine has.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from helpers import subprocess_env, write_tree
+from helpers import run_cli_no_rocm, write_tree
 
 SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
 FAKE_ROCM = {
@@ -34,19 +32,7 @@ FAKE_ROCM = {
 }
 
 
-def _cli(*args: object, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full = subprocess_env()
-    full.pop("ROCM_PATH", None)
-    full.pop("HIP_PATH", None)
-    full.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "hipify_tool", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=full,
-        cwd=cwd,
-        timeout=120,
-    )
+_cli = run_cli_no_rocm
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import REPO, run_cli, subprocess_env, write_tree
+from helpers import REPO, run_cli, run_cli_no_rocm, subprocess_env, write_tree
 
 from hipify_tool.preprocessor import ROCM, blank, branch_lines
 from hipify_tool.report.analysis import is_ptx
@@ -69,19 +69,7 @@ def project(tmp_path: Path) -> Path:
     return write_tree(tmp_path / "proj", {"compat.h": COMPAT_H, "k.cu": KERNEL, "other.cuh": OTHER})
 
 
-def _cli(*args: object, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """The CLI with a chosen environment (``run_cli`` inherits ours: ROCM_PATH must be controlled)."""
-    full = subprocess_env()
-    full.pop("ROCM_PATH", None)
-    full.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "hipify_tool", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=full,
-        cwd=cwd,
-        timeout=120,
-    )
+_cli = run_cli_no_rocm
 
 
 def _report(project: Path, tmp_path: Path, *extra: object, fmt: str = "json") -> tuple[dict, str]:
