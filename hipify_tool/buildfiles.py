@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .confinement import write_build_file
+from .confinement import make_build_dir, write_build_file
 from .errors import EnvironmentProblem
 from .fileio import touch
 
@@ -85,10 +85,7 @@ def touch_stamp(stamp: Path, outcome: Outcome, others: Iterable[StrPath] = ()) -
     dated ahead of the clock): a stamp older than an input it covers would make Make run the rule
     again on every build. A link at the stamp's path is replaced, never followed.
     """
-    try:
-        stamp.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise EnvironmentProblem(f"{stamp.parent}: cannot create directory ({exc.strerror})") from None
+    make_build_dir(stamp)
     touch(stamp, max(time.time_ns(), _newest_mtime_ns(outcome, others)))
 
 

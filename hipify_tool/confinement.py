@@ -40,9 +40,11 @@ __all__ = [
     "BUILD_FILE_OPTIONS",
     "check_roots",
     "output_spellings",
+    "root_in_project",
     "check_build_files",
     "check_names",
     "shown",
+    "make_build_dir",
     "write_build_file",
     "write_cache_file",
 ]
@@ -87,6 +89,13 @@ def check_roots(o: Options) -> None:
             raise UsageError(f"{d}: include dir does not exist")
         if is_within(str(d), output) or is_within(os.path.realpath(d), real_output):
             raise UsageError(f"{d}: include dir is inside the output dir {output} (outputs are not inputs)")
+
+
+def root_in_project(o: Options) -> bool:
+    """The output root lies in the project dir, by its path or where it resolves: such a root is
+    never searched for inputs, and may hold only hipify-tool's files."""
+    project, output = str(o.project_dir), str(o.output_dir)
+    return is_within(output, project) or is_within(os.path.realpath(output), os.path.realpath(project))
 
 
 def output_spellings(o: Options) -> tuple[str, ...]:
@@ -304,13 +313,18 @@ def check_names(plan: Plan) -> None:
         raise PlanConflict(problems)
 
 
-def write_build_file(path: Path, text: str) -> None:
-    """A build file, written atomically and only when its text changes (a build registers some as
-    dependencies); its directory is created as needed, a link at its path replaced, never followed."""
+def make_build_dir(path: Path) -> None:
+    """The directory of a build file, created as ``mkdir -p`` would (the build chose where it goes)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise EnvironmentProblem(f"{path.parent}: cannot create directory ({exc.strerror})") from None
+
+
+def write_build_file(path: Path, text: str) -> None:
+    """A build file, written atomically and only when its text changes (a build registers some as
+    dependencies); its directory is created as needed, a link at its path replaced, never followed."""
+    make_build_dir(path)
     data = text.encode()
     if not holds(path, data):
         atomic_write(path, data)

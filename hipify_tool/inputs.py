@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from .confinement import check_roots, output_spellings
+from .confinement import check_roots, output_spellings, root_in_project
 from .errors import FileProblem, PlanConflict, UsageError
 from .fileio import kind_of
 from .includes import is_within
@@ -91,9 +91,7 @@ def discover_inputs(o: Options, walked: Walked | None = None) -> tuple[str, ...]
             inputs.setdefault(rel)
     if not inputs:
         skipped = ""
-        if is_within(str(o.output_dir), project) or is_within(
-            os.path.realpath(o.output_dir), os.path.realpath(project)
-        ):
+        if root_in_project(o):
             skipped = f"; the output dir {o.output_dir} is inside the project dir and never searched"
         raise UsageError(f"{project}: no input files (give sources or patterns, or check --extension){skipped}")
     return tuple(inputs)

@@ -20,7 +20,7 @@ import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .confinement import output_spellings
+from .confinement import output_spellings, root_in_project
 from .errors import FileProblem, TranslationError, UsageError
 from .fileio import read_input, read_regular
 from .graph import strongly_connected_components
@@ -31,7 +31,6 @@ from .includes import (
     find_include_positions,
     find_includes,
     is_pytorch_renamed_include,
-    is_within,
     relative_include,
     rewrite_includes,
 )
@@ -315,9 +314,7 @@ class _Planner:
         """In a root no run has recorded: the files no source produces that carry the generated banner
         (stale outputs: a committed tree's outputs of deleted sources), and, in a root inside the
         project dir, a problem for every other entry (the root may hold sources: refuse it)."""
-        nested = is_within(self.output, self.prefix.rstrip(os.sep)) or is_within(
-            os.path.realpath(self.output), os.path.realpath(self.prefix)
-        )
+        nested = root_in_project(self.o)
         stale: list[str] = []
         foreign: list[str] = []
         for dirpath, dirnames, filenames in os.walk(self.output):
